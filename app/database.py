@@ -1,0 +1,271 @@
+"""The API's read-only view of the database, on SQLite or PostgreSQL.
+
+A request opens a `Snapshot`: one consistent view of one dataset version, with a time budget. The API
+never writes, and says so to the database: SQLite is opened `mode=ro` with `query_only`, PostgreSQL
+sessions default to read-only transactions.
+
+SQLite queries run on the event loop itself. They are short (indexed lookups that copy stored JSON), and
+a thread hop would cost more than most queries take; the time budget, enforced by SQLite's progress
+handler, bounds how long any one of them can hold the loop. When the loader swaps in a new file, the
+next request sees a different inode and reopens: requests in flight finish on the old file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from app.dialects import Dialect
+from app.settings import Settings
+
+
+class DatabaseUnavailable(Exception):
+    """No usable database: missing, damaged, or of another schema. The message says what to do."""
+
+
+class QueryTimeout(Exception):
+    """The request used up its time budget in the database."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    version: str
+    counts: dict[str, int]
+    facts: int
+    revision: str
+    stats: dict[str, Any]
+    loaded_at: float | None = None
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[Any, ...]], loaded_at: float | None = None) -> DatasetInfo:
+        meta = {str(key): str(value) for key, value in rows}
+        if "version" not in meta:
+            raise DatabaseUnavailable("the database holds no dataset; build it with `python -m app load`")
+        return cls(
+            version=meta["version"],
+            counts=json.loads(meta.get("counts", "{}")),
+            facts=int(meta.get("facts", "0")),
+            revision=meta.get("revision", ""),
+            stats=json.loads(meta.get("stats", "{}")),
+            loaded_at=loaded_at,
+        )
+
+
+class Snapshot(Protocol):
+    info: DatasetInfo
+    dialect: Dialect
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class Database(Protocol):
+    dialect: Dialect
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def current(self) -> DatasetInfo:
+        """The dataset now being served; raises DatabaseUnavailable."""
+        ...
+
+    def snapshot(self) -> contextlib.AbstractAsyncContextManager[Snapshot]: ...
+
+
+def _check_revision(info: DatasetInfo, expected: str | None) -> None:
+    if expected and info.revision != expected:
+        raise DatabaseUnavailable(
+            f"the database has schema revision {info.revision or 'unknown'}, this version of the API "
+            f"needs {expected}; rebuild it with `python -m app load`"
+        )
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SqliteSnapshot:
+    connection: sqlite3.Connection
+    info: DatasetInfo
+    dialect: Dialect
+    owner: SqliteDatabase
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.connection.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if self.owner.over_budget():
+                raise QueryTimeout from exc
+            raise
+
+
+@dataclass
+class SqliteDatabase:
+    path: Path
+    timeout: float
+    expected_revision: str | None = None
+    dialect: Dialect = field(default_factory=lambda: Dialect("sqlite"))
+    _connection: sqlite3.Connection | None = None
+    _identity: tuple[int, int, int] | None = None
+    _info: DatasetInfo | None = None
+    _deadline: float = 0.0
+
+    async def open(self) -> None:
+        with contextlib.suppress(DatabaseUnavailable):
+            self._refresh()
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def over_budget(self) -> bool:
+        return time.monotonic() > self._deadline
+
+    def _progress(self) -> int:
+        # Called by SQLite every few thousand virtual-machine steps; non-zero interrupts the query.
+        return 1 if time.monotonic() > self._deadline else 0
+
+    def _connect(self) -> tuple[sqlite3.Connection, DatasetInfo]:
+        # mode=ro: SQLite refuses writes at the file level; query_only: and at the statement level.
+        uri = f"file:{quote(str(self.path))}?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False, cached_statements=512)
+        try:
+            connection.execute("PRAGMA query_only = ON")
+            rows = connection.execute("SELECT key, value FROM dataset").fetchall()
+            info = DatasetInfo.from_rows(rows, loaded_at=self.path.stat().st_mtime)
+            _check_revision(info, self.expected_revision)
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            raise DatabaseUnavailable(
+                f"{self.path} is not a newsfacts database or is damaged ({exc}); rebuild it with "
+                "`python -m app load`"
+            ) from exc
+        except DatabaseUnavailable:
+            connection.close()
+            raise
+        connection.set_progress_handler(self._progress, 2000)
+        return connection, info
+
+    def _refresh(self) -> tuple[sqlite3.Connection, DatasetInfo]:
+        """The connection to the current file, reopened when the loader has replaced it."""
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            self._identity = None
+            raise DatabaseUnavailable(
+                f"no database at {self.path}; build it with `python -m app load`"
+            ) from None
+        identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if identity != self._identity or self._connection is None or self._info is None:
+            connection, info = self._connect()
+            if self._connection is not None:
+                self._connection.close()
+            self._connection, self._info, self._identity = connection, info, identity
+        return self._connection, self._info
+
+    async def current(self) -> DatasetInfo:
+        return self._refresh()[1]
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        connection, info = self._refresh()
+        self._deadline = time.monotonic() + self.timeout
+        yield _SqliteSnapshot(connection, info, self.dialect, self)
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _PostgresSnapshot:
+    connection: Any
+    info: DatasetInfo
+    dialect: Dialect
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            cursor = await self.connection.execute(sql, params, prepare=True)
+            return list(await cursor.fetchall())
+        except psycopg.errors.QueryCanceled as exc:
+            raise QueryTimeout from exc
+
+
+class PostgresDatabase:
+    def __init__(self, url: str, timeout: float, pool_size: int, expected_revision: str | None = None) -> None:
+        from psycopg_pool import AsyncConnectionPool
+        from sqlalchemy.engine import make_url
+
+        sa_url = make_url(url)
+        self.conninfo = sa_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.display = sa_url.render_as_string(hide_password=True)
+        self.dialect = Dialect("postgresql")
+        self.expected_revision = expected_revision
+        # Read-only by default and bounded in time, for every connection the pool hands out.
+        options = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
+        self.pool = AsyncConnectionPool(
+            self.conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"options": options, "autocommit": True, "application_name": "newsfacts"},
+            open=False,
+            timeout=timeout,
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def _read_info(self, connection: Any) -> DatasetInfo:
+        import psycopg
+
+        try:
+            cursor = await connection.execute("SELECT key, value FROM dataset", prepare=True)
+            info = DatasetInfo.from_rows(await cursor.fetchall())
+        except psycopg.errors.UndefinedTable as exc:
+            raise DatabaseUnavailable(
+                f"{self.display} holds no newsfacts tables; build them with `python -m app load`"
+            ) from exc
+        _check_revision(info, self.expected_revision)
+        return info
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            async with self.pool.connection() as connection:
+                yield connection
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {self.display}: {exc}") from exc
+
+    async def current(self) -> DatasetInfo:
+        async with self._connection() as connection:
+            return await self._read_info(connection)
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        # One repeatable-read transaction: a load committing mid-request is not seen half-way.
+        async with self._connection() as connection, connection.transaction():
+            await connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            info = await self._read_info(connection)
+            yield _PostgresSnapshot(connection, info, self.dialect)
+
+
+def create_database(settings: Settings, expected_revision: str | None = None) -> Database:
+    if settings.backend == "sqlite":
+        return SqliteDatabase(settings.sqlite_path, settings.request_timeout, expected_revision)
+    return PostgresDatabase(settings.database_url, settings.request_timeout, settings.db_pool_size, expected_revision)

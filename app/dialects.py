@@ -1,0 +1,178 @@
+"""Everything that differs between SQLite and PostgreSQL, in one place.
+
+Both backends hold the same tables (`app.models`). They differ in three things only:
+- full-text search: SQLite's FTS5 (`unicode61 remove_diacritics 2`, bm25, `snippet()`) against
+  PostgreSQL's tsvector with an `unaccent` text-search configuration (`ts_rank_cd`, `ts_headline`);
+- substring matching of folded names: an FTS5 trigram index against `pg_trgm`;
+- parameter placeholders (`?` against `%s`).
+Names are folded in Python (`app.folding`) on both, so name matching is identical by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Backend = Literal["sqlite", "postgresql"]
+
+# Objects the migrations create outside the SQLModel metadata; Alembic's autogenerate ignores them.
+SEARCH_OBJECTS = frozenset(
+    {
+        "search_fts",
+        "search_fts_data",
+        "search_fts_idx",
+        "search_fts_docsize",
+        "search_fts_config",
+        "name_trigram",
+        "name_trigram_data",
+        "name_trigram_idx",
+        "name_trigram_docsize",
+        "name_trigram_config",
+        "ix_search_entry_document",
+        "ix_name_folded_trgm",
+        "document",
+    }
+)
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic hook: leave the backend-specific search structures out of model comparisons."""
+    return name not in SEARCH_OBJECTS
+
+
+SQLITE_SEARCH_DDL = [
+    # External-content FTS5 tables over search_entry and name: the text lives once, in those tables.
+    "CREATE VIRTUAL TABLE search_fts USING fts5(label, body, content='search_entry', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE name_trigram USING fts5(folded, content='name', content_rowid='id', tokenize='trigram')",
+]
+SQLITE_SEARCH_DROP = ["DROP TABLE IF EXISTS name_trigram", "DROP TABLE IF EXISTS search_fts"]
+SQLITE_AFTER_LOAD = [
+    "INSERT INTO search_fts(search_fts) VALUES ('rebuild')",
+    "INSERT INTO name_trigram(name_trigram) VALUES ('rebuild')",
+]
+
+POSTGRES_SEARCH_DDL = [
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    """DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'newsfacts') THEN
+            CREATE TEXT SEARCH CONFIGURATION newsfacts (COPY = simple);
+            ALTER TEXT SEARCH CONFIGURATION newsfacts
+                ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;
+        END IF;
+    END $$""",
+    "ALTER TABLE search_entry ADD COLUMN document tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('newsfacts', label), 'A') || setweight(to_tsvector('newsfacts', body), 'B')) STORED",
+    "CREATE INDEX ix_search_entry_document ON search_entry USING gin (document)",
+    "CREATE INDEX ix_name_folded_trgm ON name USING gin (folded gin_trgm_ops)",
+]
+POSTGRES_SEARCH_DROP = [
+    "DROP INDEX IF EXISTS ix_name_folded_trgm",
+    "DROP INDEX IF EXISTS ix_search_entry_document",
+    "ALTER TABLE search_entry DROP COLUMN IF EXISTS document",
+]
+
+
+def search_ddl(backend: str) -> list[str]:
+    return SQLITE_SEARCH_DDL if backend == "sqlite" else POSTGRES_SEARCH_DDL
+
+
+def search_drop(backend: str) -> list[str]:
+    return SQLITE_SEARCH_DROP if backend == "sqlite" else POSTGRES_SEARCH_DROP
+
+
+def after_load(backend: str) -> list[str]:
+    return SQLITE_AFTER_LOAD if backend == "sqlite" else []
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MARK_START, MARK_END = "<mark>", "</mark>"
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a user's query. Operators and punctuation are dropped, so no input is a syntax error
+    in either backend's query language: `NEAR(`, quotes, `*`, `OR` and `-` are just text."""
+    from app.folding import fold
+
+    return [word for word in _WORD.findall(fold(query)) if word != "_"][:32]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    backend: Backend
+
+    @property
+    def placeholder(self) -> str:
+        return "?" if self.backend == "sqlite" else "%s"
+
+    def fts_query(self, terms: list[str], body_only: bool = False) -> str:
+        """Every term must match, each as a prefix (`ukrain` finds Ukraine and Ukrainians)."""
+        if self.backend == "sqlite":
+            # Terms are \\w+ only, so quoting them makes them plain strings to FTS5.
+            expression = " ".join(f'"{term}"*' for term in terms)
+            return f"body : ({expression})" if body_only else expression
+        weight = "B" if body_only else ""
+        return " & ".join(f"{term}:*{weight}" for term in terms)
+
+    def search_sql(self, kinds: list[str] | None) -> tuple[str, str]:
+        """(count SQL, page SQL). Parameters: query, *kinds for the count; query, *kinds, limit, offset for the page."""
+        p = self.placeholder
+        kind_filter = f" AND s.kind IN ({', '.join(p for _ in kinds)})" if kinds else ""
+        if self.backend == "sqlite":
+            where = f"search_fts MATCH {p}{kind_filter}"
+            count = f"SELECT count(*) FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid WHERE {where}"
+            page = (
+                "SELECT s.kind, s.entity_id, s.label, -bm25(search_fts, 10.0, 1.0), "
+                f"snippet(search_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24) "
+                f"FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid WHERE {where} "
+                f"ORDER BY bm25(search_fts, 10.0, 1.0), s.kind, s.entity_id LIMIT {p} OFFSET {p}"
+            )
+            return count, page
+        where = f"s.document @@ to_tsquery('newsfacts', {p}){kind_filter}"
+        count = f"SELECT count(*) FROM search_entry s WHERE {where}"
+        headline = (
+            f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1, "
+            "FragmentDelimiter=\" … \"'"
+        )
+        page = (
+            "SELECT hit.kind, hit.entity_id, hit.label, hit.score, "
+            f"ts_headline('newsfacts', hit.body, hit.query, {headline}) FROM ("
+            "SELECT s.kind, s.entity_id, s.label, s.body, q.query, ts_rank_cd(s.document, q.query) AS score "
+            f"FROM search_entry s, to_tsquery('newsfacts', {p}) AS q(query) "
+            f"WHERE s.document @@ q.query{kind_filter} "
+            f"ORDER BY score DESC, s.kind, s.entity_id LIMIT {p} OFFSET {p}) AS hit "
+            "ORDER BY hit.score DESC, hit.kind, hit.entity_id"
+        )
+        return count, page
+
+    def quote_text_condition(self) -> str:
+        """A condition on `quote.id` matching quotes whose own words contain every term."""
+        p = self.placeholder
+        if self.backend == "sqlite":
+            return (
+                "id IN (SELECT s.entity_id FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid "
+                f"WHERE search_fts MATCH {p} AND s.kind = 'quote')"
+            )
+        return f"id IN (SELECT s.entity_id FROM search_entry s WHERE s.document @@ to_tsquery('newsfacts', {p}) AND s.kind = 'quote')"
+
+    def name_condition(self, kind: str, patterns: int) -> str:
+        """A condition on `id` matching records any of whose folded names contains one of the patterns.
+
+        Each pattern is a `LIKE` pattern (`%kyiv%`, with `\\` escaping); both backends answer it from a
+        trigram index once the pattern has three characters or more.
+        """
+        p = self.placeholder
+        likes = " OR ".join(f"n.folded LIKE {p} ESCAPE '\\'" for _ in range(patterns))
+        if self.backend == "sqlite":
+            return (
+                f"id IN (SELECT n.entity_id FROM name_trigram t JOIN name n ON n.id = t.rowid "
+                f"WHERE n.kind = '{kind}' AND ({likes.replace('n.folded', 't.folded')}))"
+            )
+        return f"id IN (SELECT n.entity_id FROM name n WHERE n.kind = '{kind}' AND ({likes}))"
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,486 @@
+"""The JSON representation of every record, built once at load time, and the rows that store it.
+
+Building the documents here (instead of per request) means a request only filters, pages and copies
+bytes. The shapes are the API's contract; `app.schemas` declares them for OpenAPI, and the tests check
+that every stored document validates against its schema.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from app.folding import fold
+
+if TYPE_CHECKING:
+    from app.dataset import Entity, Facts, Link
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    return orjson.dumps(doc).decode()
+
+
+def _ref(facts: Facts, kind: str, ident: str | None) -> dict[str, Any] | None:
+    return None if ident is None else {"id": ident, "name": facts.name_of(kind, ident)}
+
+
+def _links(facts: Facts, kind: str, links: list[Link], **extra_keys: str) -> list[dict[str, Any]]:
+    out = []
+    for link in links:
+        item: dict[str, Any] = {"id": link.target, "name": facts.name_of(kind, link.target), "role": link.role}
+        for key, source in extra_keys.items():
+            item[key] = link.extra.get(source)
+        item["certainty"] = link.certainty
+        item["note"] = link.note
+        out.append(item)
+    return out
+
+
+def _evidence(entity: Entity) -> list[dict[str, Any]]:
+    items = sorted(entity.evidence, key=lambda e: (e.article, e.start, e.end, e.field, e.related or ""))
+    unique: list[dict[str, Any]] = []
+    for item in items:
+        doc = item.as_doc()
+        if doc not in unique:
+            unique.append(doc)
+    return unique
+
+
+def _common(entity: Entity) -> dict[str, Any]:
+    return {
+        "certainty": entity.fields.get("certainty", "stated"),
+        "note": entity.fields.get("note"),
+        "inferred": entity.inferred,
+        "articles": entity.articles,
+        "evidence": _evidence(entity),
+    }
+
+
+def _aliases(entity: Entity) -> list[dict[str, Any]]:
+    return list(entity.aliases.values())
+
+
+def person_doc(facts: Facts, person: Entity) -> dict[str, Any]:
+    ages = person.ages
+    return {
+        "id": person.id,
+        "name": person.fields["name"],
+        "aliases": _aliases(person),
+        "age": ages[-1]["age"] if ages else None,
+        "ages": ages,
+        "nationality": person.fields.get("nationality"),
+        "description": person.fields.get("description"),
+        "units": _links(facts, "unit", person.links["units"], since="since"),
+        "relations": _links(facts, "person", person.links["relations"]),
+        "places": _links(facts, "place", person.links["places"]),
+    } | _common(person)
+
+
+def _sizes(facts: Facts) -> dict[str, dict[str, Any]]:
+    """Each unit's size: the figure whose subject property is `size` (the latest article's, if several)."""
+    sizes = {}
+    for figure in facts.entities["figure"].values():
+        subject = figure.fields["subject"]
+        if subject and subject["property"] == "size":
+            fields = figure.fields
+            sizes[subject["id"]] = {
+                "amount": fields["amount"],
+                "lower": fields["lower"],
+                "upper": fields["upper"],
+                "qualifier": fields["qualifier"],
+                "text": fields["text"],
+                "figure": figure.id,
+            }
+    return sizes
+
+
+def unit_doc(
+    facts: Facts, unit: Entity, members: list[dict[str, Any]], size: dict[str, Any] | None
+) -> dict[str, Any]:
+    named = unit.fields.get("named_after")
+    return {
+        "id": unit.id,
+        "name": unit.fields["name"],
+        "aliases": _aliases(unit),
+        "kind": unit.fields["kind"],
+        "description": unit.fields.get("description"),
+        "country": unit.fields.get("country"),
+        "side": unit.fields.get("side"),
+        "size": size,
+        "named_after": (
+            None
+            if named is None
+            else {
+                "text": named["text"],
+                "id": named["person"],
+                "name": facts.name_of("person", named["person"]) if named["person"] else None,
+            }
+        ),
+        "places": _links(facts, "place", unit.links["places"]),
+        "members": members,
+    } | _common(unit)
+
+
+def place_doc(place: Entity) -> dict[str, Any]:
+    return {
+        "id": place.id,
+        "name": place.fields["name"],
+        "aliases": _aliases(place),
+        "kind": place.fields["kind"],
+        "country": place.fields.get("country"),
+        "description": place.fields.get("description"),
+    } | _common(place)
+
+
+def event_doc(facts: Facts, event: Entity) -> dict[str, Any]:
+    participants = []
+    for link in event.links["participants"]:
+        kind = link.extra["kind"]
+        participants.append(
+            {
+                "id": link.target,
+                "name": facts.name_of(kind, link.target),
+                "kind": kind,
+                "role": link.role,
+                "certainty": link.certainty,
+                "note": link.note,
+            }
+        )
+    return {
+        "id": event.id,
+        "title": event.fields["title"],
+        "kind": event.fields["kind"],
+        "description": event.fields.get("description"),
+        "date": event.fields["date"],
+        "places": _links(facts, "place", event.links["places"]),
+        "participants": participants,
+    } | _common(event)
+
+
+def quote_doc(facts: Facts, quote: Entity) -> dict[str, Any]:
+    fields = quote.fields
+    about = fields.get("about")
+    return {
+        "id": quote.id,
+        "text": fields["text"],
+        "speaker": _ref(facts, "person", fields["speaker"]),
+        "speaker_description": fields["speaker_description"],
+        "anonymous": fields["anonymous"],
+        "addressee": fields["addressee"],
+        "addressees": [
+            {"id": ident, "name": facts.name_of(kind, ident), "kind": kind} for kind, ident in fields.get("addressees", [])
+        ],
+        "medium": fields["medium"],
+        "outlet": _ref(facts, "unit", fields.get("outlet")),
+        "event": _ref(facts, "event", fields.get("event")),
+        "about": (
+            None
+            if about is None
+            else {
+                "text": about["text"],
+                "kind": about["kind"],
+                "id": about["id"],
+                "name": facts.name_of(about["kind"], about["id"]) if about["id"] else None,
+            }
+        ),
+        "article": fields["article"],
+        "start": fields["start"],
+        "end": fields["end"],
+    } | _common(quote)
+
+
+def figure_doc(facts: Facts, figure: Entity) -> dict[str, Any]:
+    fields = figure.fields
+    subject = fields["subject"]
+    return {
+        "id": figure.id,
+        "text": fields["text"],
+        "amount": fields["amount"],
+        "lower": fields["lower"],
+        "upper": fields["upper"],
+        "qualifier": fields["qualifier"],
+        "unit": fields["unit"],
+        "counts": fields["counts"],
+        "subject": None if subject is None else subject | {"name": facts.name_of(subject["kind"], subject["id"])},
+        "article": fields["article"],
+        "start": fields["start"],
+        "end": fields["end"],
+    } | _common(figure)
+
+
+def article_doc(article: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    evidence = sorted(article["evidence"], key=lambda e: (e.start, e.field))
+    return {key: value for key, value in article.items() if key != "evidence"} | {
+        "counts": counts,
+        "evidence": [item.as_doc() for item in evidence],
+    }
+
+
+def _search_body(*parts: Any) -> str:
+    return " \n".join(str(part) for part in parts if part)
+
+
+def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, in a deterministic order (same seeds, same database)."""
+    out: dict[str, list[dict[str, Any]]] = {
+        name: []
+        for name in (
+            "article",
+            "person",
+            "unit",
+            "place",
+            "event",
+            "quote",
+            "figure",
+            "name",
+            "mention",
+            "membership",
+            "relation",
+            "location",
+            "participation",
+            "evidence",
+            "search_entry",
+            "dataset",
+        )
+    }
+    entities = facts.entities
+    members: dict[str, list[dict[str, Any]]] = {ident: [] for ident in entities["unit"]}
+    per_article: dict[str, dict[str, int]] = {ident: {} for ident in facts.articles}
+    search: list[tuple[str, str, str, str]] = []
+
+    for kind in ("person", "unit", "place", "event", "quote", "figure"):
+        for ident in sorted(entities[kind]):
+            entity = entities[kind][ident]
+            for article in entity.articles:
+                out["mention"].append({"kind": kind, "entity_id": ident, "article_id": article})
+                counts = per_article[article]
+                counts[kind] = counts.get(kind, 0) + 1
+            for item in _evidence(entity):
+                out["evidence"].append(
+                    {
+                        "kind": kind,
+                        "entity_id": ident,
+                        "field": item["field"],
+                        "article_id": item["article"],
+                        "start": item["start"],
+                        "end": item["end"],
+                        "text": item["text"],
+                        "certainty": item["certainty"],
+                        "note": item["note"],
+                    }
+                )
+            if kind in ("person", "unit", "place"):
+                name = entity.fields["name"]
+                out["name"].append(
+                    {"kind": kind, "entity_id": ident, "name": name, "folded": fold(name), "source": "name", "lang": None}
+                )
+                for folded, alias in entity.aliases.items():
+                    out["name"].append(
+                        {
+                            "kind": kind,
+                            "entity_id": ident,
+                            "name": alias["name"],
+                            "folded": folded,
+                            "source": alias["source"],
+                            "lang": alias["lang"],
+                        }
+                    )
+            for link in entity.links["places"]:
+                out["location"].append(
+                    {"kind": kind, "entity_id": ident, "place_id": link.target, "role": link.role, "certainty": link.certainty}
+                )
+
+    for ident in sorted(entities["person"]):
+        person = entities["person"][ident]
+        for link in person.links["units"]:
+            out["membership"].append(
+                {"person_id": ident, "unit_id": link.target, "role": link.role, "certainty": link.certainty}
+            )
+            members[link.target].append(
+                {
+                    "id": ident,
+                    "name": person.fields["name"],
+                    "role": link.role,
+                    "since": link.extra.get("since"),
+                    "certainty": link.certainty,
+                    "note": link.note,
+                }
+            )
+        for link in person.links["relations"]:
+            out["relation"].append(
+                {"person_id": ident, "other_id": link.target, "role": link.role, "certainty": link.certainty}
+            )
+        doc = person_doc(facts, person)
+        out["person"].append(
+            {
+                "id": ident,
+                "name": doc["name"],
+                "sort_name": fold(doc["name"]),
+                "nationality": doc["nationality"],
+                "age": doc["age"],
+                "doc": _dump(doc),
+            }
+        )
+        aliases = " ".join(a["name"] for a in doc["aliases"])
+        search.append(("person", ident, doc["name"], _search_body(doc["description"], aliases)))
+
+    sizes = _sizes(facts)
+    for ident in sorted(entities["unit"]):
+        unit = entities["unit"][ident]
+        doc = unit_doc(facts, unit, members[ident], sizes.get(ident))
+        out["unit"].append(
+            {
+                "id": ident,
+                "name": doc["name"],
+                "sort_name": fold(doc["name"]),
+                "kind": doc["kind"],
+                "country": doc["country"],
+                "side": doc["side"],
+                "doc": _dump(doc),
+            }
+        )
+        aliases = " ".join(a["name"] for a in doc["aliases"])
+        named = doc["named_after"]["text"] if doc["named_after"] else None
+        search.append(("unit", ident, doc["name"], _search_body(doc["description"], aliases, named)))
+
+    for ident in sorted(entities["place"]):
+        doc = place_doc(entities["place"][ident])
+        out["place"].append(
+            {
+                "id": ident,
+                "name": doc["name"],
+                "sort_name": fold(doc["name"]),
+                "kind": doc["kind"],
+                "country": doc["country"],
+                "doc": _dump(doc),
+            }
+        )
+        aliases = " ".join(a["name"] for a in doc["aliases"])
+        search.append(("place", ident, doc["name"], _search_body(doc["description"], aliases)))
+
+    for ident in sorted(entities["event"]):
+        event = entities["event"][ident]
+        for link in event.links["participants"]:
+            out["participation"].append(
+                {
+                    "event_id": ident,
+                    "participant_kind": link.extra["kind"],
+                    "participant_id": link.target,
+                    "role": link.role,
+                    "certainty": link.certainty,
+                }
+            )
+        doc = event_doc(facts, event)
+        out["event"].append(
+            {
+                "id": ident,
+                "title": doc["title"],
+                "sort_title": fold(doc["title"]),
+                "kind": doc["kind"],
+                "date_start": doc["date"]["start"],
+                "date_end": doc["date"]["end"],
+                "doc": _dump(doc),
+            }
+        )
+        search.append(("event", ident, doc["title"], _search_body(doc["description"], doc["date"]["text"])))
+
+    for ident in sorted(entities["quote"]):
+        doc = quote_doc(facts, entities["quote"][ident])
+        out["quote"].append(
+            {
+                "id": ident,
+                "article_id": doc["article"],
+                "start": doc["start"],
+                "end": doc["end"],
+                "speaker_id": doc["speaker"]["id"] if doc["speaker"] else None,
+                "anonymous": doc["anonymous"],
+                "text": doc["text"],
+                "doc": _dump(doc),
+            }
+        )
+        who = doc["speaker"]["name"] if doc["speaker"] else doc["speaker_description"]
+        search.append(("quote", ident, f"{who}: “{_shorten(doc['text'])}”", doc["text"]))
+
+    for ident in sorted(entities["figure"]):
+        doc = figure_doc(facts, entities["figure"][ident])
+        subject = doc["subject"]
+        out["figure"].append(
+            {
+                "id": ident,
+                "article_id": doc["article"],
+                "start": doc["start"],
+                "end": doc["end"],
+                "qualifier": doc["qualifier"],
+                "amount": doc["amount"],
+                "subject_kind": subject["kind"] if subject else None,
+                "subject_id": subject["id"] if subject else None,
+                "doc": _dump(doc),
+            }
+        )
+        search.append(("figure", ident, f"{doc['text']} {doc['unit'] or ''}".strip(), doc["counts"]))
+
+    for ident in sorted(facts.articles):
+        article = facts.articles[ident]
+        doc = article_doc(article, per_article[ident])
+        text = facts.texts[ident]
+        out["article"].append(
+            {
+                "id": ident,
+                "title": doc["title"],
+                "author": doc["author"],
+                "outlet": doc["outlet"],
+                "language": doc["language"],
+                "published_start": doc["published"]["start"],
+                "published_end": doc["published"]["end"],
+                "length": doc["length"],
+                "sha256": doc["sha256"],
+                "text": text,
+                "doc": _dump(doc),
+            }
+        )
+        search.append(("article", ident, doc["title"], text))
+
+    for table in ("name", "membership", "relation", "location", "participation", "evidence"):
+        for number, row in enumerate(out[table], start=1):
+            row["id"] = number
+    out["search_entry"] = [
+        {"id": number, "kind": kind, "entity_id": ident, "label": label, "body": body}
+        for number, (kind, ident, label, body) in enumerate(search, start=1)
+    ]
+    return out
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def stats(facts: Facts) -> dict[str, Any]:
+    """Facet counts for /stats, computed at load time so the endpoint costs nothing per request."""
+
+    def tally(values: list[str | None]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for value in values:
+            key = value or "unknown"
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    entities = facts.entities
+    speakers = tally([q.fields["speaker"] for q in entities["quote"].values()])
+    return {
+        "people_by_nationality": tally([p.fields.get("nationality") for p in entities["person"].values()]),
+        "quotes_by_speaker": [
+            {"id": None if ident == "unknown" else ident,
+             "name": None if ident == "unknown" else facts.name_of("person", ident),
+             "count": count}
+            for ident, count in speakers.items()
+        ],
+        "events_by_year": dict(
+            sorted(
+                tally(
+                    [(e.fields["date"]["start"] or "")[:4] or None for e in entities["event"].values()]
+                ).items()
+            )
+        ),
+        "units_by_country": tally([u.fields.get("country") for u in entities["unit"].values()]),
+    }

@@ -1,0 +1,169 @@
+"""HTTP caching for a read-only API: strong ETags, 304s, HEAD, and an in-memory response cache.
+
+Every successful GET gets a strong ETag derived from the dataset version and the request that chose the
+representation (path, query, host, negotiated format); the same dataset answers the same request with
+the same bytes, so equal ETags mean equal bodies. A reload changes the version, hence every ETag.
+
+Responses are kept in a bounded LRU keyed by the same things, and the cache is emptied whenever the
+version changes, so it never serves data from a previous load. HEAD is answered as GET without a body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.database import DatabaseUnavailable
+from app.errors import NotAcceptable
+from app.formats import negotiate
+
+CACHE_CONTROL = b"public, max-age=60"
+ALL_FORMATS = ("json", "csv", "ndjson", "html")
+MAX_ENTRY = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes
+
+
+class ResponseCache:
+    """A byte-bounded LRU of response bodies for one dataset version."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.version: str | None = None
+        self.entries: OrderedDict[bytes, CachedResponse] = OrderedDict()
+        self.size = 0
+
+    def for_version(self, version: str) -> None:
+        if version != self.version:
+            self.entries.clear()
+            self.size = 0
+            self.version = version
+
+    def get(self, key: bytes) -> CachedResponse | None:
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
+        return entry
+
+    def put(self, key: bytes, entry: CachedResponse) -> None:
+        cost = len(entry.body) + len(key) + 256
+        if cost > min(self.max_bytes, MAX_ENTRY):
+            return
+        self.entries[key] = entry
+        self.size += cost
+        while self.size > self.max_bytes:
+            _, evicted = self.entries.popitem(last=False)
+            self.size -= len(evicted.body) + 256
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def _matches(if_none_match: bytes, etag: bytes) -> bool:
+    if if_none_match.strip() == b"*":
+        return True
+    # Weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
+    return any(candidate.strip().removeprefix(b"W/") == etag for candidate in if_none_match.split(b","))
+
+
+class HttpCacheMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.cache = ResponseCache(max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = dict(scope, method="GET")
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        accept = _header(headers, b"accept")
+        try:
+            fmt = negotiate(accept.decode("latin-1") if accept else None, ALL_FORMATS)
+        except NotAcceptable:
+            fmt = "none"
+        key = b"\x00".join(
+            (scope["path"].encode("utf-8", "surrogateescape"), scope["query_string"], _header(headers, b"host") or b"", fmt.encode())
+        )
+        if_none_match = _header(headers, b"if-none-match")
+
+        try:
+            version = (await scope["app"].state.database.current()).version
+        except DatabaseUnavailable:
+            version = None
+        if version is not None and self.cache.max_bytes:
+            self.cache.for_version(version)
+            hit = self.cache.get(key)
+            if hit is not None:
+                await self._send(send, hit.headers, hit.body, hit.etag, if_none_match, head)
+                return
+
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, receive, capture)
+        except Exception:
+            if not start:
+                raise
+            # The error handler has answered (and logged the error); Starlette re-raises for servers that
+            # log too. Pass its problem response on instead of letting the server replace it.
+        body = b"".join(chunks)
+        response_headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+        state = scope.get("state", {})
+        built_from = state.get("dataset_version")
+        if start.get("status") != 200 or built_from is None or state.get("no_store"):
+            vary = [] if state.get("no_store") else [(b"vary", b"Accept")]
+            await self._send(send, response_headers + vary, body, None, None, head, start.get("status", 500))
+            return
+        digest = hashlib.blake2b(key, digest_size=8).hexdigest()
+        etag = f'"{built_from[:16]}-{digest}"'.encode()
+        response_headers += [(b"etag", etag), (b"cache-control", CACHE_CONTROL), (b"vary", b"Accept")]
+        if built_from == version and self.cache.max_bytes:
+            self.cache.put(key, CachedResponse(response_headers, body, etag))
+        await self._send(send, response_headers, body, etag, if_none_match, head)
+
+    @staticmethod
+    async def _send(
+        send: Send,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        etag: bytes | None,
+        if_none_match: bytes | None,
+        head: bool,
+        status: int = 200,
+    ) -> None:
+        if etag is not None and if_none_match is not None and _matches(if_none_match, etag):
+            kept = [(k, v) for k, v in headers if k in (b"etag", b"cache-control", b"vary")]
+            await send({"type": "http.response.start", "status": 304, "headers": kept})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if head else body})

@@ -1,0 +1,258 @@
+"""Build the database from `seeds/`: check everything, then replace the old data in one step.
+
+SQLite: the new database is built in a temporary file next to the target and renamed over it
+(`os.replace` is atomic), so a failed or killed load leaves the previous file as it was, and a running
+server keeps reading the file it has open until it notices the new one.
+PostgreSQL: migrations, deletes and inserts run in one transaction; readers see the previous data until
+it commits, and a failed or killed load is rolled back by the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, pool
+from sqlalchemy.exc import DBAPIError
+
+from app import documents
+from app.dataset import Dataset, build_dataset
+from app.dialects import after_load
+from app.models import metadata
+from app.settings import PROJECT_DIR, Settings
+
+Progress = Callable[[int, int], None]
+# Parents before children, so foreign keys hold at every insert.
+TABLE_ORDER = (
+    "article",
+    "person",
+    "unit",
+    "place",
+    "event",
+    "quote",
+    "figure",
+    "name",
+    "mention",
+    "membership",
+    "relation",
+    "location",
+    "participation",
+    "evidence",
+    "search_entry",
+    "dataset",
+)
+CHUNK = 20_000
+
+
+class LoadError(Exception):
+    """The database could not be written; the message says why and what to do. Nothing was changed."""
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    target: str
+    version: str
+    counts: dict[str, int]
+    facts: int
+    seconds: float
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config(str(PROJECT_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_DIR / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _dataset_rows(dataset: Dataset) -> list[dict[str, Any]]:
+    meta = {
+        "version": dataset.version,
+        "counts": json.dumps(dataset.counts, sort_keys=True),
+        "facts": str(dataset.fact_count),
+        "revision": head_revision(),
+        "stats": json.dumps(documents.stats(dataset.facts), sort_keys=True),
+    }
+    return [{"key": key, "value": value} for key, value in sorted(meta.items())]
+
+
+def _table_rows(dataset: Dataset) -> Iterator[tuple[str, list[str], list[dict[str, Any]]]]:
+    for name in TABLE_ORDER:
+        rows = _dataset_rows(dataset) if name == "dataset" else dataset.rows[name]
+        columns = [column.name for column in metadata.tables[name].columns if column.name != "document"]
+        yield name, columns, rows
+
+
+def check(settings: Settings) -> Dataset:
+    """Everything `load` checks, writing nothing. Raises SeedErrors."""
+    return build_dataset(settings.seeds_dir)
+
+
+def load(settings: Settings, progress: Progress | None = None) -> LoadSummary:
+    started = time.perf_counter()
+    dataset = build_dataset(settings.seeds_dir)
+    if settings.backend == "sqlite":
+        target = str(settings.sqlite_path)
+        _write_sqlite(dataset, settings.sqlite_path, progress)
+    else:
+        target = _redact(settings.database_url)
+        _write_postgres(dataset, settings.database_url, progress)
+    return LoadSummary(target, dataset.version, dataset.counts, dataset.fact_count, time.perf_counter() - started)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _insert_all(
+    dataset: Dataset,
+    insert: Callable[[str, list[str], list[dict[str, Any]]], None],
+    progress: Progress | None,
+) -> None:
+    total = sum(len(rows) for _, _, rows in _table_rows(dataset))
+    done = 0
+    for name, columns, rows in _table_rows(dataset):
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            insert(name, columns, chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _exclusive(directory: Path, name: str) -> Iterator[None]:
+    """One load at a time per database file (a second one fails fast instead of racing)."""
+    with open(directory / f".{name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LoadError(f"another load is writing {directory / name}; wait for it to finish") from None
+        yield
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _os_problem(exc: BaseException, where: Path) -> LoadError:
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if code == errno.ENOSPC or "disk is full" in text or "no space" in text:
+        reason = f"no space left on the disk holding {where}; free some space or point DATABASE_URL elsewhere"
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text or "unable to open" in text:
+        reason = f"cannot write in {where}; make the folder writable or point DATABASE_URL elsewhere"
+    else:
+        reason = f"writing {where} failed: {exc}"
+    return LoadError(f"{reason}. The previous database is untouched.")
+
+
+def _write_sqlite(dataset: Dataset, target: Path, progress: Progress | None) -> None:
+    directory = target.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with _exclusive(directory, target.name):
+            _replace_sqlite(dataset, target, progress)
+    except (OSError, sqlite3.Error, DBAPIError) as exc:
+        raise _os_problem(exc, directory) from exc
+
+
+def _replace_sqlite(dataset: Dataset, target: Path, progress: Progress | None) -> None:
+    directory = target.parent
+    for stale in directory.glob(f".{target.name}.*.building"):
+        stale.unlink(missing_ok=True)  # left by a killed load; we hold the lock, so nobody is using it
+    building = directory / f".{target.name}.{os.getpid()}.building"
+    try:
+        connection = sqlite3.connect(building, isolation_level=None)
+        try:
+            _build_sqlite(connection, dataset, progress)
+        finally:
+            connection.close()
+        _fsync(building)
+        os.replace(building, target)
+        _fsync(directory)
+    finally:
+        building.unlink(missing_ok=True)
+
+
+def _build_sqlite(connection: sqlite3.Connection, dataset: Dataset, progress: Progress | None) -> None:
+    # The file is private until renamed into place, so durability per statement buys nothing.
+    connection.execute("PRAGMA journal_mode = OFF")
+    connection.execute("PRAGMA synchronous = OFF")
+    engine = create_engine("sqlite://", creator=lambda: connection, poolclass=pool.StaticPool)
+    with engine.connect() as sa_connection:
+        command.upgrade(alembic_config(sa_connection), "head")
+        sa_connection.commit()
+
+    def insert(name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        connection.executemany(
+            f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})',
+            ([row[c] for c in columns] for row in rows),
+        )
+
+    connection.execute("BEGIN")
+    _insert_all(dataset, insert, progress)
+    for statement in after_load("sqlite"):
+        connection.execute(statement)
+    connection.execute("COMMIT")
+    connection.execute("ANALYZE")
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+# Any constant will do: it only has to be the same for every loader of this database.
+_LOAD_LOCK = 2_022_040_5
+
+
+def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> None:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection, connection.begin():
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOAD_LOCK})")
+            command.upgrade(alembic_config(connection), "head")
+            for name in reversed(TABLE_ORDER):
+                connection.exec_driver_sql(f'DELETE FROM "{name}"')
+            driver = connection.connection.driver_connection
+            assert driver is not None
+
+            def insert(name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+                quoted = ", ".join(f'"{c}"' for c in columns)
+                with driver.cursor() as cursor, cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row([row[c] for c in columns])
+
+            _insert_all(dataset, insert, progress)
+            connection.exec_driver_sql("ANALYZE")
+    except DBAPIError as exc:
+        raise LoadError(f"loading into PostgreSQL failed: {exc.orig}. The previous data is still served.") from exc
+    finally:
+        engine.dispose()

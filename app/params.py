@@ -1,0 +1,151 @@
+"""The query parameters of each list endpoint: typed, documented, with examples from the real data.
+
+An unknown parameter is an error (`extra="forbid"`), so a typo never silently returns everything.
+Where several values make sense, a comma-separated list means any of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from app.pagination import ListParams, sort_field
+
+IDS = r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:,[a-z0-9]+(?:-[a-z0-9]+)*)*$"
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+IdList = Annotated[
+    str | None,
+    BeforeValidator(_lower),
+    StringConstraints(pattern=IDS, max_length=2000),
+]
+Text = Annotated[str | None, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)]
+
+
+def _ids(description: str, example: str) -> Any:
+    return Field(None, description=f"{description} Comma-separated ids mean any of them.", examples=[example])
+
+
+class PeopleParams(ListParams):
+    sort_fields: ClassVar[tuple[str, ...]] = ("name", "age", "nationality", "id")
+    default_sort: ClassVar[str] = "name"
+    sort: str | None = sort_field(sort_fields, default_sort)
+
+    name: Text = Field(
+        None,
+        description="Part of the name or of any alias, ignoring case and accents: `viacorka` finds Franak "
+        "Viačorka, `tsikhanouskaya` finds Svetlana Tichanovskaya. Comma-separated: any of them.",
+        examples=["kulazhanka"],
+    )
+    nationality: IdList = _ids("Nationality as a lowercase word.", "belarusian,russian")
+    unit: IdList = _ids("Members of this unit (unit id).", "kastus-kalinouski-battalion")
+    min_age: int | None = Field(None, ge=0, le=150, description="Age as stated, at least.", examples=[40])
+    max_age: int | None = Field(None, ge=0, le=150, description="Age as stated, at most.", examples=[40])
+    article: IdList = _ids("Mentioned in this article.", "belarusian-russian-volunteers-ukraine-2022")
+
+
+class UnitParams(ListParams):
+    sort_fields: ClassVar[tuple[str, ...]] = ("name", "kind", "country", "id")
+    default_sort: ClassVar[str] = "name"
+    sort: str | None = sort_field(sort_fields, default_sort)
+
+    name: Text = Field(
+        None,
+        description="Part of the name or of any alias, ignoring case and accents: `kalinowski` finds the "
+        "Kastus Kalinouski Battalion. Comma-separated: any of them.",
+        examples=["kalinouski"],
+    )
+    country: IdList = _ids("Country the members come from (place id).", "belarus")
+    side: IdList = _ids("Country the unit fights for (place id).", "ukraine")
+    kind: IdList = _ids("Kind of unit or organisation.", "military-unit")
+    place: IdList = _ids("Fights, fought or is based in this place (place id).", "kyiv")
+    article: IdList = _ids("Mentioned in this article.", "belarusian-russian-volunteers-ukraine-2022")
+
+
+class PlaceParams(ListParams):
+    sort_fields: ClassVar[tuple[str, ...]] = ("name", "kind", "country", "id")
+    default_sort: ClassVar[str] = "name"
+    sort: str | None = sort_field(sort_fields, default_sort)
+
+    name: Text = Field(
+        None,
+        description="Part of the name or of any alias, ignoring case and accents: `kiev` finds Kyiv, "
+        "`odesa` finds Odessa. Comma-separated: any of them.",
+        examples=["kiev"],
+    )
+    kind: IdList = _ids("`country`, `region` or `city`.", "city")
+    country: IdList = _ids("Country it is in (place id).", "ukraine")
+    article: IdList = _ids("Mentioned in this article.", "belarusian-russian-volunteers-ukraine-2022")
+
+
+class QuoteParams(ListParams):
+    sort_fields: ClassVar[tuple[str, ...]] = ("position", "speaker", "id")
+    default_sort: ClassVar[str] = "position"
+    sort: str | None = sort_field(sort_fields, default_sort)
+
+    speaker: IdList = _ids("Said by this person (person id).", "pavel-kulazhanka")
+    unit: IdList = _ids("Said by a member of this unit (unit id).", "kastus-kalinouski-battalion")
+    q: Text = Field(
+        None,
+        description="Words in the quote's text; every word must occur, as a word or the start of one "
+        "(`independ` finds independent). Case and accents are ignored.",
+        examples=["independent belarus"],
+    )
+    anonymous: bool | None = Field(
+        None, description="`true`: only quotes whose speaker the article does not name.", examples=[True]
+    )
+    article: IdList = _ids("From this article.", "belarusian-russian-volunteers-ukraine-2022")
+
+
+class EventParams(ListParams):
+    sort_fields: ClassVar[tuple[str, ...]] = ("date", "title", "kind", "id")
+    default_sort: ClassVar[str] = "date"
+    sort: str | None = sort_field(sort_fields, default_sort)
+
+    year: Annotated[str | None, StringConstraints(pattern=r"^\d{4}(,\d{4})*$", max_length=200)] = Field(
+        None,
+        description="Events whose dates overlap this year; comma-separated: any of them. An event dated "
+        "2014–2015 matches 2015.",
+        examples=["2014"],
+    )
+    from_: dt.date | None = Field(
+        None,
+        alias="from",
+        description="Events whose dates overlap the range from this ISO date on (ongoing events included).",
+        examples=["2015-03-01"],
+    )
+    to: dt.date | None = Field(
+        None, description="Events whose dates overlap the range up to this ISO date.", examples=["2022-04-30"]
+    )
+    place: IdList = _ids("Took place in this place (place id).", "kyiv")
+    participant: IdList = _ids("Took part: a person or unit id.", "kastus-kalinouski-battalion")
+    kind: IdList = _ids("Kind of event.", "battle")
+    article: IdList = _ids("Reported in this article.", "belarusian-russian-volunteers-ukraine-2022")
+
+
+class FigureParams(ListParams):
+    sort_fields: ClassVar[tuple[str, ...]] = ("position", "amount", "qualifier", "id")
+    default_sort: ClassVar[str] = "position"
+    sort: str | None = sort_field(sort_fields, default_sort)
+
+    qualifier: IdList = _ids("How the number is qualified.", "approximate")
+    subject: IdList = _ids("About this record (person, unit or event id).", "kastus-kalinouski-battalion")
+    article: IdList = _ids("From this article.", "belarusian-russian-volunteers-ukraine-2022")
+
+
+class ArticleParams(ListParams):
+    sort_fields: ClassVar[tuple[str, ...]] = ("published", "title", "id")
+    default_sort: ClassVar[str] = "published"
+    sort: str | None = sort_field(sort_fields, default_sort)

@@ -1,0 +1,396 @@
+"""Every read query of the API, and the one place that turns filters into SQL.
+
+Lists filter on indexed columns and return each record's stored JSON (`doc`); nothing is assembled per
+request. SQL text is built from fixed fragments; every value a client sends travels as a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.database import Snapshot
+from app.dialects import Dialect, like_pattern, search_terms
+from app.errors import InvalidParameter, NotFound
+from app.folding import fold
+from app.pagination import Cursor, ListParams, Page, split_values
+
+
+@dataclass
+class Where:
+    """Conditions joined with AND, with their parameters in placeholder order."""
+
+    dialect: Dialect
+    conditions: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    @property
+    def p(self) -> str:
+        return self.dialect.placeholder
+
+    def add(self, condition: str, *params: Any) -> None:
+        self.conditions.append(condition)
+        self.params.extend(params)
+
+    def any_of(self, column: str, values: Sequence[Any]) -> None:
+        if len(values) == 1:
+            self.add(f"{column} = {self.p}", values[0])
+        else:
+            self.add(f"{column} IN ({', '.join(self.p for _ in values)})", *values)
+
+    def any_in(self, template: str, values: Sequence[Any]) -> None:
+        """`template` holds `{values}`, replaced by the placeholders of the values."""
+        self.add(template.format(values=", ".join(self.p for _ in values)), *values)
+
+    def sql(self) -> str:
+        return " WHERE " + " AND ".join(self.conditions) if self.conditions else ""
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    table: str
+    sorts: dict[str, tuple[SortKey, ...]]
+    filter: Callable[[Any, Where], None]
+
+
+def _name(kind: str, value: str | None, where: Where) -> None:
+    names = [fold(v) for v in split_values(value)]
+    names = [n for n in names if n]
+    if not names:
+        if value is not None:
+            raise InvalidParameter("name", "needs at least one letter or digit", value)
+        return
+    where.add(where.dialect.name_condition(kind, len(names)), *[like_pattern(n) for n in names])
+
+
+def _mentioned_in(kind: str, value: str | None, where: Where) -> None:
+    if value:
+        where.any_in(
+            f"id IN (SELECT entity_id FROM mention WHERE kind = '{kind}' AND article_id IN ({{values}}))",
+            split_values(value),
+        )
+
+
+def _located(kind: str, value: str | None, where: Where) -> None:
+    if value:
+        where.any_in(
+            f"id IN (SELECT entity_id FROM location WHERE kind = '{kind}' AND place_id IN ({{values}}))",
+            split_values(value),
+        )
+
+
+def _people(f: Any, where: Where) -> None:
+    _name("person", f.name, where)
+    if f.nationality:
+        where.any_of("nationality", split_values(f.nationality))
+    if f.unit:
+        where.any_in("id IN (SELECT person_id FROM membership WHERE unit_id IN ({values}))", split_values(f.unit))
+    if f.min_age is not None:
+        where.add(f"age >= {where.p}", f.min_age)
+    if f.max_age is not None:
+        where.add(f"age <= {where.p}", f.max_age)
+    _mentioned_in("person", f.article, where)
+
+
+def _units(f: Any, where: Where) -> None:
+    _name("unit", f.name, where)
+    for column in ("country", "side", "kind"):
+        if getattr(f, column):
+            where.any_of(column, split_values(getattr(f, column)))
+    _located("unit", f.place, where)
+    _mentioned_in("unit", f.article, where)
+
+
+def _places(f: Any, where: Where) -> None:
+    _name("place", f.name, where)
+    for column in ("country", "kind"):
+        if getattr(f, column):
+            where.any_of(column, split_values(getattr(f, column)))
+    _mentioned_in("place", f.article, where)
+
+
+def _quotes(f: Any, where: Where) -> None:
+    if f.speaker:
+        where.any_of("speaker_id", split_values(f.speaker))
+    if f.unit:
+        where.any_in(
+            "speaker_id IN (SELECT person_id FROM membership WHERE unit_id IN ({values}))", split_values(f.unit)
+        )
+    if f.q is not None:
+        terms = search_terms(f.q)
+        if not terms:
+            raise InvalidParameter("q", "needs at least one letter or digit", f.q)
+        where.add(where.dialect.quote_text_condition(), where.dialect.fts_query(terms, body_only=True))
+    if f.anonymous is not None:
+        where.add(f"anonymous = {where.p}", f.anonymous)
+    if f.article:
+        where.any_of("article_id", split_values(f.article))
+
+
+def _events(f: Any, where: Where) -> None:
+    ranges: list[tuple[str | None, str | None]] = []
+    for year in split_values(f.year):
+        ranges.append((f"{year}-01-01", f"{year}-12-31"))
+    if f.from_ is not None or f.to is not None:
+        if f.from_ and f.to and f.to < f.from_:
+            raise InvalidParameter("to", "is before `from`", f.to.isoformat())
+        ranges.append((f.from_.isoformat() if f.from_ else None, f.to.isoformat() if f.to else None))
+    if ranges:
+        # An event matches when its date range overlaps the asked range; an open end is still going on.
+        # Events the text gives no date for match no date filter.
+        alternatives = []
+        params: list[Any] = []
+        for start, end in ranges:
+            parts = ["date_start IS NOT NULL"]
+            if start:
+                parts.append(f"(date_end IS NULL OR date_end >= {where.p})")
+                params.append(start)
+            if end:
+                parts.append(f"date_start <= {where.p}")
+                params.append(end)
+            alternatives.append("(" + " AND ".join(parts) + ")")
+        where.add("(" + " OR ".join(alternatives) + ")", *params)
+    _located("event", f.place, where)
+    if f.participant:
+        where.any_in(
+            "id IN (SELECT event_id FROM participation WHERE participant_id IN ({values}))", split_values(f.participant)
+        )
+    if f.kind:
+        where.any_of("kind", split_values(f.kind))
+    _mentioned_in("event", f.article, where)
+
+
+def _figures(f: Any, where: Where) -> None:
+    if f.qualifier:
+        where.any_of("qualifier", split_values(f.qualifier))
+    if f.subject:
+        where.any_of("subject_id", split_values(f.subject))
+    if f.article:
+        where.any_of("article_id", split_values(f.article))
+
+
+def _articles(f: Any, where: Where) -> None:
+    return None
+
+
+NAME, ID = SortKey("sort_name"), SortKey("id")
+RESOURCES: dict[str, Resource] = {
+    "person": Resource(
+        "person",
+        "person",
+        {"name": (NAME,), "age": (SortKey("age", True),), "nationality": (SortKey("nationality", True),), "id": (ID,)},
+        _people,
+    ),
+    "unit": Resource(
+        "unit",
+        "unit",
+        {"name": (NAME,), "kind": (SortKey("kind"),), "country": (SortKey("country", True),), "id": (ID,)},
+        _units,
+    ),
+    "place": Resource(
+        "place",
+        "place",
+        {"name": (NAME,), "kind": (SortKey("kind"),), "country": (SortKey("country", True),), "id": (ID,)},
+        _places,
+    ),
+    "event": Resource(
+        "event",
+        "event",
+        {
+            "date": (SortKey("date_start", True),),
+            "title": (SortKey("sort_title"),),
+            "kind": (SortKey("kind"),),
+            "id": (ID,),
+        },
+        _events,
+    ),
+    "quote": Resource(
+        "quote",
+        "quote",
+        {
+            "position": (SortKey("article_id"), SortKey("start")),
+            "speaker": (SortKey("speaker_id", True),),
+            "id": (ID,),
+        },
+        _quotes,
+    ),
+    "figure": Resource(
+        "figure",
+        "figure",
+        {
+            "position": (SortKey("article_id"), SortKey("start")),
+            "amount": (SortKey("amount", True),),
+            "qualifier": (SortKey("qualifier"),),
+            "id": (ID,),
+        },
+        _figures,
+    ),
+    "article": Resource(
+        "article",
+        "article",
+        {"published": (SortKey("published_start", True),), "title": (SortKey("title"),), "id": (ID,)},
+        _articles,
+    ),
+}
+
+
+def _order(resource: Resource, params: ListParams) -> list[tuple[SortKey, bool]]:
+    return [(key, descending) for name, descending in params.sort_spec() for key in resource.sorts[name]]
+
+
+def _null_flag(key: SortKey) -> str:
+    return f"(CASE WHEN {key.column} IS NULL THEN 1 ELSE 0 END)"
+
+
+def _order_sql(order: list[tuple[SortKey, bool]]) -> str:
+    # Unknown values (NULL) sort last in both directions, the same on both backends.
+    parts = []
+    for key, descending in order:
+        if key.nullable:
+            parts.append(_null_flag(key))
+        parts.append(f"{key.column} DESC" if descending else key.column)
+    return ", ".join(parts)
+
+
+def _keyset(order: list[tuple[SortKey, bool]], values: list[Any], where: Where) -> None:
+    """Rows strictly after `values` in `order` (the row values of the last row of the previous page)."""
+    directions = {descending for _, descending in order}
+    if len(directions) == 1 and not any(key.nullable for key, _ in order):
+        columns = ", ".join(key.column for key, _ in order)
+        marks = ", ".join(where.p for _ in order)
+        where.add(f"({columns}) {'<' if directions.pop() else '>'} ({marks})", *values)
+        return
+    components: list[tuple[str, bool, Any]] = []
+    for (key, descending), value in zip(order, values, strict=True):
+        if key.nullable:
+            components.append((_null_flag(key), False, 1 if value is None else 0))
+        components.append((key.column, descending, value))
+    branches, params = [], []
+    for index, (expression, descending, value) in enumerate(components):
+        if value is None:
+            continue  # nothing sorts strictly after NULL on this component
+        parts = []
+        for earlier, _, earlier_value in components[:index]:
+            if earlier_value is None:
+                parts.append(f"{earlier} IS NULL")
+            else:
+                parts.append(f"{earlier} = {where.p}")
+                params.append(earlier_value)
+        parts.append(f"{expression} {'<' if descending else '>'} {where.p}")
+        params.append(value)
+        branches.append("(" + " AND ".join(parts) + ")")
+    where.add("(" + " OR ".join(branches) + ")" if branches else "1 = 0", *params)
+
+
+async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Page:
+    resource = RESOURCES[kind]
+    where = Where(snapshot.dialect)
+    resource.filter(params, where)
+    p = snapshot.dialect.placeholder
+    if where.conditions:
+        total = (await snapshot.all(f"SELECT count(*) FROM {resource.table}{where.sql()}", where.params))[0][0]
+    else:
+        total = snapshot.info.counts.get(kind, 0)
+
+    order = _order(resource, params)
+    offset = params.offset
+    if params.cursor is not None:
+        if params.offset:
+            raise InvalidParameter("offset", "cannot be combined with `cursor`; use one or the other", params.offset)
+        cursor = Cursor.decode(params.cursor, params)
+        offset = cursor.offset
+        _keyset(order, cursor.keys, where)
+    key_columns = ", ".join(key.column for key, _ in order)
+    sql = f"SELECT doc, {key_columns} FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
+    values = [*where.params, params.limit + 1]
+    if params.cursor is None and offset:
+        sql += f" OFFSET {p}"
+        values.append(offset)
+    rows = await snapshot.all(sql, values)
+
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        next_cursor = Cursor(offset + params.limit, list(rows[-1][1:])).encode(params)
+    return Page([row[0].encode() for row in rows], total, params.limit, offset, next_cursor)
+
+
+async def get_record(snapshot: Snapshot, kind: str, ident: str) -> bytes:
+    table = RESOURCES[kind].table
+    rows = await snapshot.all(f"SELECT doc FROM {table} WHERE id = {snapshot.dialect.placeholder}", [ident])
+    if not rows:
+        raise NotFound(f"no {kind} with id `{ident}`; list them at /{_PATHS[kind]}")
+    return rows[0][0].encode()  # type: ignore[no-any-return]
+
+
+async def article_text(snapshot: Snapshot, ident: str) -> str:
+    rows = await snapshot.all(f"SELECT text FROM article WHERE id = {snapshot.dialect.placeholder}", [ident])
+    if not rows:
+        raise NotFound(f"no article with id `{ident}`; list them at /articles")
+    return str(rows[0][0])
+
+
+async def article_spans(snapshot: Snapshot, ident: str) -> list[tuple[Any, ...]]:
+    """Every evidence span in one article, with the record it belongs to (for the annotated page)."""
+    p = snapshot.dialect.placeholder
+    return await snapshot.all(
+        "SELECT kind, entity_id, field, start, \"end\", certainty, note FROM evidence "
+        f"WHERE article_id = {p} ORDER BY start, \"end\" DESC, kind, entity_id",
+        [ident],
+    )
+
+
+async def docs_by_id(snapshot: Snapshot, kind: str, idents: Sequence[str]) -> list[bytes]:
+    if not idents:
+        return []
+    table = RESOURCES[kind].table
+    marks = ", ".join(snapshot.dialect.placeholder for _ in idents)
+    rows = await snapshot.all(f"SELECT doc FROM {table} WHERE id IN ({marks})", list(idents))
+    return [row[0].encode() for row in rows]
+
+
+SEARCH_KINDS = ("person", "unit", "place", "event", "quote", "figure", "article")
+_PATHS = {
+    "person": "people",
+    "unit": "units",
+    "place": "places",
+    "event": "events",
+    "quote": "quotes",
+    "figure": "figures",
+    "article": "articles",
+}
+
+
+def path_of(kind: str) -> str:
+    return _PATHS[kind]
+
+
+async def search(snapshot: Snapshot, q: str, kinds: list[str], limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    terms = search_terms(q)
+    if not terms:
+        raise InvalidParameter("q", "needs at least one letter or digit", q)
+    dialect = snapshot.dialect
+    count_sql, page_sql = dialect.search_sql(kinds or None)
+    query = dialect.fts_query(terms)
+    total = (await snapshot.all(count_sql, [query, *kinds]))[0][0]
+    rows = await snapshot.all(page_sql, [query, *kinds, limit, offset])
+    hits = [
+        {
+            "kind": kind,
+            "id": ident,
+            "label": label,
+            "score": round(float(score), 6),
+            "snippet": snippet,
+            "url": f"/{_PATHS[kind]}/{ident}",
+        }
+        for kind, ident, label, score, snippet in rows
+    ]
+    return total, hits

@@ -1,0 +1,119 @@
+"""Building list and detail responses, and declaring them in OpenAPI, the same way for every resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app import formats
+from app.errors import PROBLEM_JSON
+from app.pagination import ListParams, Page, link_header, page_links
+from app.schemas import Problem
+
+
+def base_url(request: Request) -> str:
+    return f"{str(request.base_url).rstrip('/')}{request.url.path}"
+
+
+def list_response(
+    request: Request, params: ListParams, page: Page, model: type[BaseModel], fmt: str | None = None
+) -> Response:
+    fmt = fmt or formats.chosen_format(request, params.format)
+    links = page_links(base_url(request), request.query_params.multi_items(), page)
+    headers = {"X-Total-Count": str(page.total)}
+    if links:
+        headers["Link"] = link_header(links)
+    if fmt == "csv":
+        items = [orjson.loads(doc) for doc in page.docs]
+        body = formats.csv_body(items, formats.csv_columns(model))
+    elif fmt == "ndjson":
+        body = formats.ndjson(page.docs)
+    else:
+        body = formats.json_envelope(page.docs, page.total, page.limit, page.offset, links.get("next"))
+    return Response(body, media_type=formats.MEDIA_TYPES[fmt], headers=headers)
+
+
+def json_response(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+def _problem_example(status: int, detail: str, code: str, **extra: Any) -> dict[str, Any]:
+    from http import HTTPStatus
+
+    return {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+
+
+def _problem(status: int, description: str, example: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "model": Problem,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}, "example": example}},
+    }
+
+
+UNAVAILABLE = _problem(
+    503,
+    "The database is not ready, or the request ran out of its time budget.",
+    _problem_example(503, "the database is not ready: no database at data/newsfacts.db; build it with "
+                     "`python -m app load`", "unavailable"),
+)
+
+
+def list_responses(list_model: type[BaseModel]) -> dict[int | str, Any]:
+    return {
+        200: {
+            "model": list_model,
+            "description": "One page of matching records. `Link` has the `next`/`prev` pages; "
+            "`X-Total-Count` the number of matches.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+            "headers": {
+                "Link": {"description": "RFC 8288 links: rel=next, prev, first.", "schema": {"type": "string"}},
+                "X-Total-Count": {"description": "Matches on all pages.", "schema": {"type": "integer"}},
+                "ETag": {"description": "Strong validator; send it back in If-None-Match.", "schema": {"type": "string"}},
+            },
+        },
+        304: {"description": "Not modified: the `If-None-Match` ETag still matches."},
+        406: _problem(406, "None of the formats in `Accept` is offered.", _problem_example(
+            406, "cannot answer with 'image/png'; this endpoint offers application/json, text/csv, "
+            "application/x-ndjson", "not-acceptable")),
+        422: _problem(
+            422,
+            "A parameter is unknown or has a value that cannot be used; `errors` names each one.",
+            _problem_example(
+                422,
+                "limit: must be at most 500",
+                "invalid-parameter",
+                errors=[{"parameter": "limit", "in": "query", "message": "must be at most 500", "value": "600"}],
+            ),
+        ),
+        503: UNAVAILABLE,
+    }
+
+
+def detail_responses(model: type[BaseModel], kind: str, example_id: str) -> dict[int | str, Any]:
+    return {
+        200: {"model": model, "description": f"The {kind}, with the evidence each fact rests on."},
+        304: {"description": "Not modified: the `If-None-Match` ETag still matches."},
+        404: _problem(
+            404, f"No {kind} has this id.", _problem_example(404, f"no {kind} with id `{example_id}x`", "not-found")
+        ),
+        422: _problem(422, "A parameter was given; detail endpoints take none.", _problem_example(
+            422, "format: unknown parameter; this endpoint takes none", "invalid-parameter",
+            errors=[{"parameter": "format", "in": "query", "message": "unknown parameter; this endpoint takes none",
+                     "value": "csv"}])),
+        503: UNAVAILABLE,
+    }

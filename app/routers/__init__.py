@@ -1,0 +1,7 @@
+"""One router per resource, gathered here."""
+
+from fastapi import APIRouter
+
+from app.routers import articles, meta, records, search
+
+ROUTERS: list[APIRouter] = [*records.routers(), articles.router, search.router, meta.router]
