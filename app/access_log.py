@@ -37,7 +37,9 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger("newsfacts")
     root.handlers[:] = [handler]
@@ -71,7 +73,9 @@ class AccessLogMiddleware:
         finally:
             if log.isEnabledFor(logging.INFO):
                 duration = (time.perf_counter() - started) * 1000
-                path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+                path = scope["path"] + (
+                    "?" + scope["query_string"].decode("latin-1") if scope["query_string"] else ""
+                )
                 fields = {
                     "method": scope["method"],
                     "path": path,
@@ -80,7 +84,13 @@ class AccessLogMiddleware:
                     "request_id": request_id,
                 }
                 log.info(
-                    '%s %s %d %.2fms id=%s', scope["method"], path, status, duration, request_id, extra={"fields": fields}
+                    "%s %s %d %.2fms id=%s",
+                    scope["method"],
+                    path,
+                    status,
+                    duration,
+                    request_id,
+                    extra={"fields": fields},
                 )
 
 
@@ -95,7 +105,13 @@ def uvicorn_log_config(level: str, fmt: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
-        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            }
+        },
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
             "uvicorn.error": {"level": level.upper()},

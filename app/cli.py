@@ -55,7 +55,9 @@ def cmd_load(args: argparse.Namespace) -> int:
     rate = summary.facts / summary.seconds if summary.seconds else 0.0
     print(f"loaded {summary.target}")
     _print_counts(summary.counts)
-    print(f"  {summary.facts:,} facts (records, links and evidence spans) in {summary.seconds:.2f} s ({rate:,.0f}/s)")
+    print(
+        f"  {summary.facts:,} facts (records, links and evidence spans) in {summary.seconds:.2f} s ({rate:,.0f}/s)"
+    )
     print(f"  dataset version {summary.version[:16]}")
     return 0
 
@@ -82,7 +84,7 @@ def needs_load(settings: Settings) -> str | None:
         with engine.connect() as connection:
             stored = connection.execute(text("SELECT value FROM dataset WHERE key = 'version'")).scalar()
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure to read it means: build it
+    except Exception as exc:
         return f"cannot read the dataset version ({type(exc).__name__})"
     if stored != seeds_version(settings.seeds_dir):
         return "the seeds have changed since the last load"
@@ -147,7 +149,9 @@ def parser() -> argparse.ArgumentParser:
 
     def data_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--seeds", dest="seeds_dir", help="seeds folder (default: SEEDS_DIR or ./seeds)")
-        sub.add_argument("--database-url", help="target database (default: DATABASE_URL or data/newsfacts.db)")
+        sub.add_argument(
+            "--database-url", help="target database (default: DATABASE_URL or data/newsfacts.db)"
+        )
 
     load = commands.add_parser("load", help="build the database from the seeds")
     data_options(load)

@@ -202,7 +202,9 @@ class _PostgresSnapshot:
 
 
 class PostgresDatabase:
-    def __init__(self, url: str, timeout: float, pool_size: int, expected_revision: str | None = None) -> None:
+    def __init__(
+        self, url: str, timeout: float, pool_size: int, expected_revision: str | None = None
+    ) -> None:
         from psycopg_pool import AsyncConnectionPool
         from sqlalchemy.engine import make_url
 
@@ -268,4 +270,6 @@ class PostgresDatabase:
 def create_database(settings: Settings, expected_revision: str | None = None) -> Database:
     if settings.backend == "sqlite":
         return SqliteDatabase(settings.sqlite_path, settings.request_timeout, expected_revision)
-    return PostgresDatabase(settings.database_url, settings.request_timeout, settings.db_pool_size, expected_revision)
+    return PostgresDatabase(
+        settings.database_url, settings.request_timeout, settings.db_pool_size, expected_revision
+    )

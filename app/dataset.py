@@ -163,7 +163,9 @@ class _ArticleContext:
         """The offsets of `words` in the text: exactly one match, or the match the selectors pick."""
         positions = self._positions(words)
         if not positions:
-            self.error(f"snippet {words!r} is not in the article text (copy it exactly, quotes included)", field_name)
+            self.error(
+                f"snippet {words!r} is not in the article text (copy it exactly, quotes included)", field_name
+            )
             return None
         if prefix is not None:
             positions = [p for p in positions if self.text[max(0, p - len(prefix)) : p] == prefix]
@@ -171,7 +173,10 @@ class _ArticleContext:
             positions = [p for p in positions if self.text.startswith(suffix, p + len(words))]
         if occurrence is not None:
             if occurrence > len(positions):
-                self.error(f"snippet {words!r} has no occurrence {occurrence} (it occurs {len(positions)} times)", field_name)
+                self.error(
+                    f"snippet {words!r} has no occurrence {occurrence} (it occurs {len(positions)} times)",
+                    field_name,
+                )
                 return None
             start = positions[occurrence - 1]
         elif len(positions) != 1:
@@ -231,7 +236,9 @@ class _Builder:
 
     def read(self) -> list[ArticleSeed]:
         if not self.seeds_dir.is_dir():
-            raise SeedErrors([SeedError(str(self.seeds_dir), "no such folder; set SEEDS_DIR to the seeds folder")])
+            raise SeedErrors(
+                [SeedError(str(self.seeds_dir), "no such folder; set SEEDS_DIR to the seeds folder")]
+            )
         seeds = []
         for folder in article_folders(self.seeds_dir):
             seed, errors = read_article(folder, self.seeds_dir)
@@ -374,13 +381,23 @@ class _Builder:
     def _date(self, ctx: _ArticleContext, spec: DateSpec | None, field_name: str) -> dict[str, Any]:
         """Widen a reduced ISO date to whole days; resolve a weekday against the reference date."""
         if spec is None:
-            return {"text": None, "start": None, "end": None, "precision": "unknown", "certainty": None, "note": None}
+            return {
+                "text": None,
+                "start": None,
+                "end": None,
+                "precision": "unknown",
+                "certainty": None,
+                "note": None,
+            }
         start = end = None
-        precision = spec.precision
+        precision: str | None = spec.precision
         if spec.weekday:
             reference = ctx.seed.facts.article.reference_date
             if reference is None:
-                ctx.error("a `weekday` date needs `article.reference_date` to resolve against", f"{field_name}.weekday")
+                ctx.error(
+                    "a `weekday` date needs `article.reference_date` to resolve against",
+                    f"{field_name}.weekday",
+                )
             else:
                 ref = dt.date.fromisoformat(_first_day(reference.date))
                 back = (ref.weekday() - WEEKDAYS.index(spec.weekday)) % 7 or 7
@@ -419,7 +436,9 @@ class _Builder:
         published = self._date(ctx, meta.published, "published")
         if meta.published.certainty == "inferred":
             inferred.append({"field": "published", "related": None, "note": meta.published.note})
-        evidence += ctx.evidence(meta.published.evidence, "published", meta.published.certainty, meta.published.note)
+        evidence += ctx.evidence(
+            meta.published.evidence, "published", meta.published.certainty, meta.published.note
+        )
         self.facts.articles[ctx.article] = {
             "id": ctx.article,
             "title": meta.title.value,
@@ -450,22 +469,42 @@ class _Builder:
         self._aliases(ctx, entity, person.aliases)
         self._claim(ctx, entity, "nationality", person.nationality)
         if person.age is not None:
-            entity.ages.append({"article": ctx.article, "age": person.age.value, "certainty": person.age.certainty})
+            entity.ages.append(
+                {"article": ctx.article, "age": person.age.value, "certainty": person.age.certainty}
+            )
             self._provenance(ctx, entity, "age", person.age.evidence, person.age.certainty, person.age.note)
         for index, membership in enumerate(person.memberships):
             self._reference(ctx, "unit", membership.unit, f"memberships[{index}].unit")
             entity.link(
                 "units",
-                Link(membership.unit, membership.role, membership.certainty, membership.note, {"since": membership.since}),
+                Link(
+                    membership.unit,
+                    membership.role,
+                    membership.certainty,
+                    membership.note,
+                    {"since": membership.since},
+                ),
             )
             self._provenance(
-                ctx, entity, "units", membership.evidence, membership.certainty, membership.note, membership.unit
+                ctx,
+                entity,
+                "units",
+                membership.evidence,
+                membership.certainty,
+                membership.note,
+                membership.unit,
             )
         for index, relation in enumerate(person.relations):
             self._reference(ctx, "person", relation.person, f"relations[{index}].person")
             entity.link("relations", Link(relation.person, relation.role, relation.certainty, relation.note))
             self._provenance(
-                ctx, entity, "relations", relation.evidence, relation.certainty, relation.note, relation.person
+                ctx,
+                entity,
+                "relations",
+                relation.evidence,
+                relation.certainty,
+                relation.note,
+                relation.person,
             )
         self._places(ctx, entity, person.places)
 
@@ -487,7 +526,9 @@ class _Builder:
             if named.person:
                 self._reference(ctx, "person", named.person, "named_after.person")
             self._set(ctx, entity, "named_after", {"text": named.text, "person": named.person})
-            self._provenance(ctx, entity, "named_after", named.evidence, named.certainty, named.note, named.person)
+            self._provenance(
+                ctx, entity, "named_after", named.evidence, named.certainty, named.note, named.person
+            )
         self._places(ctx, entity, unit.places)
 
     def _place(self, ctx: _ArticleContext, place: Any) -> None:
@@ -524,7 +565,13 @@ class _Builder:
                 Link(target, participant.role, participant.certainty, participant.note, {"kind": kind}),
             )
             self._provenance(
-                ctx, entity, "participants", participant.evidence, participant.certainty, participant.note, target
+                ctx,
+                entity,
+                "participants",
+                participant.evidence,
+                participant.certainty,
+                participant.note,
+                target,
             )
 
     def _quote(self, ctx: _ArticleContext, quote: Any) -> None:
@@ -548,8 +595,12 @@ class _Builder:
             certainty=speaker.certainty,
             note=speaker.note,
         )
-        entity.evidence.append(EvidenceItem("quote", ctx.article, span[0], span[1], quote.text, "stated", None))
-        self._provenance(ctx, entity, "speaker", speaker.evidence, speaker.certainty, speaker.note, speaker.person)
+        entity.evidence.append(
+            EvidenceItem("quote", ctx.article, span[0], span[1], quote.text, "stated", None)
+        )
+        self._provenance(
+            ctx, entity, "speaker", speaker.evidence, speaker.certainty, speaker.note, speaker.person
+        )
         entity.fields["addressee"] = None
         if quote.addressee is not None:
             addressee = quote.addressee
@@ -558,7 +609,9 @@ class _Builder:
                 self._reference(ctx, kind, target, f"addressee.{'people' if kind == 'person' else 'units'}")
             entity.fields["addressee"] = addressee.text
             entity.fields["addressees"] = targets
-            self._provenance(ctx, entity, "addressee", addressee.evidence, addressee.certainty, addressee.note)
+            self._provenance(
+                ctx, entity, "addressee", addressee.evidence, addressee.certainty, addressee.note
+            )
         entity.fields["medium"] = None
         if quote.medium is not None:
             medium = quote.medium
@@ -566,12 +619,16 @@ class _Builder:
                 self._reference(ctx, "unit", medium.outlet, "medium.outlet")
             entity.fields["medium"] = medium.text
             entity.fields["outlet"] = medium.outlet
-            self._provenance(ctx, entity, "medium", medium.evidence, medium.certainty, medium.note, medium.outlet)
+            self._provenance(
+                ctx, entity, "medium", medium.evidence, medium.certainty, medium.note, medium.outlet
+            )
         if quote.occasion is not None:
             occasion = quote.occasion
             self._reference(ctx, "event", occasion.event, "occasion.event")
             entity.fields["event"] = occasion.event
-            self._provenance(ctx, entity, "event", occasion.evidence, occasion.certainty, occasion.note, occasion.event)
+            self._provenance(
+                ctx, entity, "event", occasion.evidence, occasion.certainty, occasion.note, occasion.event
+            )
         if quote.about is not None:
             about = quote.about
             target_kind = "unit" if about.unit else "person" if about.person else None
@@ -610,7 +667,9 @@ class _Builder:
             certainty=figure.certainty,
             note=figure.note,
         )
-        entity.evidence.append(EvidenceItem("figure", ctx.article, span[0], span[1], figure.text, figure.certainty, None))
+        entity.evidence.append(
+            EvidenceItem("figure", ctx.article, span[0], span[1], figure.text, figure.certainty, None)
+        )
         self._provenance(ctx, entity, "mention", figure.evidence, figure.certainty, figure.note)
 
     # -- after every article ---------------------------------------------------------------------
@@ -618,7 +677,9 @@ class _Builder:
     def check_references(self) -> None:
         for kind, ident, display, record, field_name in self.references:
             if ident not in self.facts.entities[kind]:
-                self.errors.append(SeedError(display, f"no {kind} `{ident}` in any facts file", record, field_name))
+                self.errors.append(
+                    SeedError(display, f"no {kind} `{ident}` in any facts file", record, field_name)
+                )
 
 
 def _granularity(value: str) -> str:

@@ -87,6 +87,20 @@ def after_load(backend: str) -> list[str]:
     return SQLITE_AFTER_LOAD if backend == "sqlite" else []
 
 
+# Records that *are* what the query names (a person, a unit, a place) rank above texts that mention them.
+KIND_BOOST = {
+    "person": 2.0,
+    "unit": 2.0,
+    "place": 2.0,
+    "event": 1.5,
+    "quote": 1.0,
+    "figure": 1.0,
+    "article": 0.5,
+}
+_BOOST_SQL = (
+    "(CASE s.kind " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in KIND_BOOST.items()) + " ELSE 1.0 END)"
+)
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 MARK_START, MARK_END = "<mark>", "</mark>"
 
@@ -123,23 +137,24 @@ class Dialect:
         if self.backend == "sqlite":
             where = f"search_fts MATCH {p}{kind_filter}"
             count = f"SELECT count(*) FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid WHERE {where}"
+            score = f"-bm25(search_fts, 10.0, 1.0) * {_BOOST_SQL}"
             page = (
-                "SELECT s.kind, s.entity_id, s.label, -bm25(search_fts, 10.0, 1.0), "
-                f"snippet(search_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24) "
+                f"SELECT s.kind, s.entity_id, s.label, {score} AS score, "
+                f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
                 f"FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid WHERE {where} "
-                f"ORDER BY bm25(search_fts, 10.0, 1.0), s.kind, s.entity_id LIMIT {p} OFFSET {p}"
+                f"ORDER BY score DESC, s.kind, s.entity_id LIMIT {p} OFFSET {p}"
             )
             return count, page
         where = f"s.document @@ to_tsquery('newsfacts', {p}){kind_filter}"
         count = f"SELECT count(*) FROM search_entry s WHERE {where}"
         headline = (
             f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1, "
-            "FragmentDelimiter=\" … \"'"
+            'FragmentDelimiter=" … "\''
         )
         page = (
             "SELECT hit.kind, hit.entity_id, hit.label, hit.score, "
-            f"ts_headline('newsfacts', hit.body, hit.query, {headline}) FROM ("
-            "SELECT s.kind, s.entity_id, s.label, s.body, q.query, ts_rank_cd(s.document, q.query) AS score "
+            f"ts_headline('newsfacts', hit.label || E'\\n' || hit.body, hit.query, {headline}) FROM ("
+            f"SELECT s.kind, s.entity_id, s.label, s.body, q.query, ts_rank_cd(s.document, q.query) * {_BOOST_SQL} AS score "
             f"FROM search_entry s, to_tsquery('newsfacts', {p}) AS q(query) "
             f"WHERE s.document @@ q.query{kind_filter} "
             f"ORDER BY score DESC, s.kind, s.entity_id LIMIT {p} OFFSET {p}) AS hit "

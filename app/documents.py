@@ -28,7 +28,11 @@ def _ref(facts: Facts, kind: str, ident: str | None) -> dict[str, Any] | None:
 def _links(facts: Facts, kind: str, links: list[Link], **extra_keys: str) -> list[dict[str, Any]]:
     out = []
     for link in links:
-        item: dict[str, Any] = {"id": link.target, "name": facts.name_of(kind, link.target), "role": link.role}
+        item: dict[str, Any] = {
+            "id": link.target,
+            "name": facts.name_of(kind, link.target),
+            "role": link.role,
+        }
         for key, source in extra_keys.items():
             item[key] = link.extra.get(source)
         item["certainty"] = link.certainty
@@ -169,7 +173,8 @@ def quote_doc(facts: Facts, quote: Entity) -> dict[str, Any]:
         "anonymous": fields["anonymous"],
         "addressee": fields["addressee"],
         "addressees": [
-            {"id": ident, "name": facts.name_of(kind, ident), "kind": kind} for kind, ident in fields.get("addressees", [])
+            {"id": ident, "name": facts.name_of(kind, ident), "kind": kind}
+            for kind, ident in fields.get("addressees", [])
         ],
         "medium": fields["medium"],
         "outlet": _ref(facts, "unit", fields.get("outlet")),
@@ -202,7 +207,9 @@ def figure_doc(facts: Facts, figure: Entity) -> dict[str, Any]:
         "qualifier": fields["qualifier"],
         "unit": fields["unit"],
         "counts": fields["counts"],
-        "subject": None if subject is None else subject | {"name": facts.name_of(subject["kind"], subject["id"])},
+        "subject": None
+        if subject is None
+        else subject | {"name": facts.name_of(subject["kind"], subject["id"])},
         "article": fields["article"],
         "start": fields["start"],
         "end": fields["end"],
@@ -218,7 +225,8 @@ def article_doc(article: dict[str, Any], counts: dict[str, int]) -> dict[str, An
 
 
 def _search_body(*parts: Any) -> str:
-    return " \n".join(str(part) for part in parts if part)
+    """The searchable text of a record; it starts with the label, so a snippet can show the name."""
+    return ". ".join(str(part).rstrip(".") for part in parts if part)
 
 
 def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
@@ -273,7 +281,14 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
             if kind in ("person", "unit", "place"):
                 name = entity.fields["name"]
                 out["name"].append(
-                    {"kind": kind, "entity_id": ident, "name": name, "folded": fold(name), "source": "name", "lang": None}
+                    {
+                        "kind": kind,
+                        "entity_id": ident,
+                        "name": name,
+                        "folded": fold(name),
+                        "source": "name",
+                        "lang": None,
+                    }
                 )
                 for folded, alias in entity.aliases.items():
                     out["name"].append(
@@ -288,7 +303,13 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
                     )
             for link in entity.links["places"]:
                 out["location"].append(
-                    {"kind": kind, "entity_id": ident, "place_id": link.target, "role": link.role, "certainty": link.certainty}
+                    {
+                        "kind": kind,
+                        "entity_id": ident,
+                        "place_id": link.target,
+                        "role": link.role,
+                        "certainty": link.certainty,
+                    }
                 )
 
     for ident in sorted(entities["person"]):
@@ -323,7 +344,7 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
             }
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
-        search.append(("person", ident, doc["name"], _search_body(doc["description"], aliases)))
+        search.append(("person", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
 
     sizes = _sizes(facts)
     for ident in sorted(entities["unit"]):
@@ -342,7 +363,9 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
         named = doc["named_after"]["text"] if doc["named_after"] else None
-        search.append(("unit", ident, doc["name"], _search_body(doc["description"], aliases, named)))
+        search.append(
+            ("unit", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases, named))
+        )
 
     for ident in sorted(entities["place"]):
         doc = place_doc(entities["place"][ident])
@@ -357,7 +380,7 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
             }
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
-        search.append(("place", ident, doc["name"], _search_body(doc["description"], aliases)))
+        search.append(("place", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
 
     for ident in sorted(entities["event"]):
         event = entities["event"][ident]
@@ -383,7 +406,14 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
                 "doc": _dump(doc),
             }
         )
-        search.append(("event", ident, doc["title"], _search_body(doc["description"], doc["date"]["text"])))
+        search.append(
+            (
+                "event",
+                ident,
+                doc["title"],
+                _search_body(doc["title"], doc["description"], doc["date"]["text"]),
+            )
+        )
 
     for ident in sorted(entities["quote"]):
         doc = quote_doc(facts, entities["quote"][ident])
@@ -421,8 +451,7 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
         search.append(("figure", ident, f"{doc['text']} {doc['unit'] or ''}".strip(), doc["counts"]))
 
     for ident in sorted(facts.articles):
-        article = facts.articles[ident]
-        doc = article_doc(article, per_article[ident])
+        doc = article_doc(facts.articles[ident], per_article[ident])
         text = facts.texts[ident]
         out["article"].append(
             {
@@ -470,9 +499,11 @@ def stats(facts: Facts) -> dict[str, Any]:
     return {
         "people_by_nationality": tally([p.fields.get("nationality") for p in entities["person"].values()]),
         "quotes_by_speaker": [
-            {"id": None if ident == "unknown" else ident,
-             "name": None if ident == "unknown" else facts.name_of("person", ident),
-             "count": count}
+            {
+                "id": None if ident == "unknown" else ident,
+                "name": None if ident == "unknown" else facts.name_of("person", ident),
+                "count": count,
+            }
             for ident, count in speakers.items()
         ],
         "events_by_year": dict(

@@ -92,7 +92,9 @@ PATTERN_MESSAGES = {
     "cursor": "is not a cursor from this API; follow a `next` link as given",
     "sort": "must be sort fields, comma-separated, `-` for descending; see /docs for each endpoint's fields",
 }
-ID_LIST_MESSAGE = "must be ids (lowercase letters, digits and hyphens), comma-separated, like `belarus,ukraine`"
+ID_LIST_MESSAGE = (
+    "must be ids (lowercase letters, digits and hyphens), comma-separated, like `belarus,ukraine`"
+)
 
 
 def _validation_entry(error: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +135,9 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> Respon
 def _http_problem(request: Request, exc: StarletteHTTPException) -> Response:
     headers = dict(exc.headers or {})
     if exc.status_code == 404:
-        return problem(request, 404, f"no resource at {request.url.path}; see /docs for the endpoints", "not-found")
+        return problem(
+            request, 404, f"no resource at {request.url.path}; see /docs for the endpoints", "not-found"
+        )
     if exc.status_code == 405:
         headers["Allow"] = ALLOW
         detail = f"{request.method} is not allowed: this API is read-only; use GET or HEAD"
@@ -166,7 +170,6 @@ def install(app: FastAPI) -> None:
         return problem(request, 503, f"the database is not ready: {exc}", "unavailable", {"Retry-After": "5"})
 
 
-
 class UnexpectedErrorMiddleware:
     """The last line: any exception no handler took becomes a logged 500 problem without a traceback.
 
@@ -192,6 +195,8 @@ class UnexpectedErrorMiddleware:
                 raise
             request = Request(scope)
             request_id = scope.get("state", {}).get("request_id")
-            log.exception("unhandled error in %s %s (request id %s)", scope["method"], scope["path"], request_id)
+            log.exception(
+                "unhandled error in %s %s (request id %s)", scope["method"], scope["path"], request_id
+            )
             detail = f"an unexpected error; it has been logged with request id {request_id}"
             await problem(request, 500, detail, "internal")(scope, receive, send)

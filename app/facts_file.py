@@ -101,11 +101,14 @@ ReducedDate = Annotated[
 class Strict(BaseModel):
     """Every model of the file rejects unknown fields, so a typo in a key is an error, not lost data."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class Snippet(Strict):
     """Words copied exactly from the article (a W3C TextQuoteSelector); the loader stores their offsets."""
+
+    # A prefix such as "now lives in " ends in a space that matters.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     text: str = Field(min_length=1, description="The exact words, as in the article text.")
     occurrence: int | None = Field(
@@ -134,7 +137,9 @@ def _as_snippet_list(value: Any) -> Any:
 Evidence = Annotated[
     list[Snippet],
     BeforeValidator(_as_snippet_list),
-    Field(description="Snippets of the article this rests on: a string, a snippet object, or a list of them."),
+    Field(
+        description="Snippets of the article this rests on: a string, a snippet object, or a list of them."
+    ),
 ]
 
 
@@ -165,7 +170,9 @@ class Alias(Strict):
     """Another name for the same person, unit or place (FollowTheMoney's `alias`)."""
 
     name: str = Field(min_length=1)
-    lang: LanguageCode | None = Field(None, description="ISO 639-1 code of the name's language, if not English.")
+    lang: LanguageCode | None = Field(
+        None, description="ISO 639-1 code of the name's language, if not English."
+    )
     source: Literal["article", "external"] = Field(
         description="`article`: the article uses this name; `external`: a common spelling not in the article."
     )
@@ -217,7 +224,9 @@ class Participant(Sourced):
 
 class NamedAfter(Sourced):
     text: str = Field(min_length=1, description="What the unit is named after, in the article's words.")
-    person: Id | None = Field(None, description="The person it is named after, when there is a record for them.")
+    person: Id | None = Field(
+        None, description="The person it is named after, when there is a record for them."
+    )
 
 
 class DateSpec(Strict):
@@ -303,7 +312,9 @@ class Record(Strict):
 class Person(Record):
     name: str = Field(min_length=1)
     aliases: list[Alias] = []
-    age: Claim[Annotated[int, Field(ge=0, le=130)]] | None = Field(None, description="Age as the article states it.")
+    age: Claim[Annotated[int, Field(ge=0, le=130)]] | None = Field(
+        None, description="Age as the article states it."
+    )
     nationality: Claim[Slug] | None = Field(None, examples=["belarusian"])
     memberships: list[Membership] = []
     relations: list[Relation] = []
@@ -337,7 +348,9 @@ class Event(Record):
 
 class Speaker(Sourced):
     person: Id | None = None
-    description: str | None = Field(None, description="Who speaks, in words, when the article does not name them.")
+    description: str | None = Field(
+        None, description="Who speaks, in words, when the article does not name them."
+    )
     anonymous: bool = Field(False, description="The article does not name the speaker.")
 
     @model_validator(mode="after")
@@ -410,8 +423,8 @@ class Figure(Sourced):
     prefix: str | None = None
     suffix: str | None = None
     amount: float | None = Field(None, description="The number, when the words give one.")
-    lower: float | None = Field(None, description="Lower bound (\"more than 1000\" gives 1000).")
-    upper: float | None = Field(None, description="Upper bound (\"fewer than 50\" gives 50).")
+    lower: float | None = Field(None, description='Lower bound ("more than 1000" gives 1000).')
+    upper: float | None = Field(None, description='Upper bound ("fewer than 50" gives 50).')
     qualifier: Qualifier
     unit: str | None = Field(None, description="What is counted, in one word: members, weeks, units.")
     counts: str = Field(min_length=1, description="What the figure counts, in a phrase.")

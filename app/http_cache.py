@@ -98,7 +98,12 @@ class HttpCacheMiddleware:
         except NotAcceptable:
             fmt = "none"
         key = b"\x00".join(
-            (scope["path"].encode("utf-8", "surrogateescape"), scope["query_string"], _header(headers, b"host") or b"", fmt.encode())
+            (
+                scope["path"].encode("utf-8", "surrogateescape"),
+                scope["query_string"],
+                _header(headers, b"host") or b"",
+                fmt.encode(),
+            )
         )
         if_none_match = _header(headers, b"if-none-match")
 

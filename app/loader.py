@@ -115,7 +115,9 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadSummary:
     else:
         target = _redact(settings.database_url)
         _write_postgres(dataset, settings.database_url, progress)
-    return LoadSummary(target, dataset.version, dataset.counts, dataset.fact_count, time.perf_counter() - started)
+    return LoadSummary(
+        target, dataset.version, dataset.counts, dataset.fact_count, time.perf_counter() - started
+    )
 
 
 def _redact(url: str) -> str:
@@ -167,7 +169,11 @@ def _os_problem(exc: BaseException, where: Path) -> LoadError:
     text = str(exc).lower()
     if code == errno.ENOSPC or "disk is full" in text or "no space" in text:
         reason = f"no space left on the disk holding {where}; free some space or point DATABASE_URL elsewhere"
-    elif code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text or "unable to open" in text:
+    elif (
+        code in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.ENOENT)
+        or "readonly" in text
+        or "unable to open" in text
+    ):
         reason = f"cannot write in {where}; make the folder writable or point DATABASE_URL elsewhere"
     else:
         reason = f"writing {where} failed: {exc}"
@@ -253,6 +259,8 @@ def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> No
             _insert_all(dataset, insert, progress)
             connection.exec_driver_sql("ANALYZE")
     except DBAPIError as exc:
-        raise LoadError(f"loading into PostgreSQL failed: {exc.orig}. The previous data is still served.") from exc
+        raise LoadError(
+            f"loading into PostgreSQL failed: {exc.orig}. The previous data is still served."
+        ) from exc
     finally:
         engine.dispose()

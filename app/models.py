@@ -27,7 +27,9 @@ metadata: MetaData = SQLModel.metadata
 KEY = String().with_variant(String(collation="C"), "postgresql")
 
 
-def key_column(*, primary_key: bool = False, nullable: bool = False, references: str | None = None) -> Column[str]:
+def key_column(
+    *, primary_key: bool = False, nullable: bool = False, references: str | None = None
+) -> Column[str]:
     foreign = [ForeignKey(references)] if references else []
     return Column(KEY, *foreign, primary_key=primary_key, nullable=nullable)
 
@@ -54,7 +56,11 @@ class Article(SQLModel, table=True):
 
 
 class Person(SQLModel, table=True):
-    __table_args__ = (Index(None, "sort_name", "id"), Index(None, "age", "id"), Index(None, "nationality", "id"))
+    __table_args__ = (
+        Index(None, "sort_name", "id"),
+        Index(None, "age", "id"),
+        Index(None, "nationality", "id"),
+    )
 
     id: str = Field(sa_column=key_column(primary_key=True))
     name: str
@@ -115,9 +121,7 @@ class Quote(SQLModel, table=True):
     article_id: str = Field(sa_column=key_column(references="article.id"))
     start: int
     end: int
-    speaker_id: str | None = Field(
-        default=None, sa_column=key_column(nullable=True, references="person.id")
-    )
+    speaker_id: str | None = Field(default=None, sa_column=key_column(nullable=True, references="person.id"))
     anonymous: bool
     text: str = Field(sa_column=Column(Text, nullable=False))
     doc: str = Field(sa_column=Column(Text, nullable=False))

@@ -45,7 +45,9 @@ class ListParams(BaseModel):
     default_sort: ClassVar[str] = "id"
 
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"Items per page, 1 to {MAX_LIMIT}.")
-    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Items to skip. For deep pages, follow `next` instead.")
+    offset: int = Field(
+        0, ge=0, le=MAX_OFFSET, description="Items to skip. For deep pages, follow `next` instead."
+    )
     cursor: str | None = Field(
         None,
         max_length=4096,
@@ -54,7 +56,8 @@ class ListParams(BaseModel):
     )
     sort: str | None = sort_field(("id",), "id")
     format: Format | None = Field(
-        None, description="Response format; overrides the `Accept` header (`text/csv`, `application/x-ndjson`)."
+        None,
+        description="Response format; overrides the `Accept` header (`text/csv`, `application/x-ndjson`).",
     )
 
     @field_validator("sort")
@@ -74,13 +77,18 @@ class ListParams(BaseModel):
 
     def sort_spec(self) -> list[tuple[str, bool]]:
         """[(field, descending)], with `id` appended as the tie-breaker that makes every order total."""
-        spec = [(part.removeprefix("-"), part.startswith("-")) for part in (self.sort or self.default_sort).split(",")]
+        spec = [
+            (part.removeprefix("-"), part.startswith("-"))
+            for part in (self.sort or self.default_sort).split(",")
+        ]
         if "id" not in {name for name, _ in spec}:
             spec.append(("id", False))
         return spec
 
     def filters(self) -> dict[str, Any]:
-        return {key: value for key, value in self.model_dump(by_alias=True).items() if key not in PAGING_FIELDS}
+        return {
+            key: value for key, value in self.model_dump(by_alias=True).items() if key not in PAGING_FIELDS
+        }
 
     def filter_fingerprint(self) -> str:
         canonical = orjson.dumps(self.filters(), option=orjson.OPT_SORT_KEYS, default=str)
@@ -112,13 +120,17 @@ class Cursor:
         except (ValueError, TypeError, orjson.JSONDecodeError):
             valid = False
         if not valid:
-            raise InvalidParameter("cursor", "is not a cursor from this API; follow a `next` link as given", token)
+            raise InvalidParameter(
+                "cursor", "is not a cursor from this API; follow a `next` link as given", token
+            )
         if sort != (params.sort or "") or fingerprint != params.filter_fingerprint():
             raise InvalidParameter(
                 "cursor", "was made for another sort or other filters; start again without `cursor`", token
             )
         if len(keys) != len(params.sort_spec()):
-            raise InvalidParameter("cursor", "does not fit this sort order; start again without `cursor`", token)
+            raise InvalidParameter(
+                "cursor", "does not fit this sort order; start again without `cursor`", token
+            )
         return cls(offset, keys)
 
 
@@ -142,8 +154,10 @@ def page_links(base_url: str, query: list[tuple[str, str]], page: Page) -> dict[
         links["next"] = f"{base_url}?{urlencode([*kept, ('offset', str(page.next_offset))])}"
     if page.offset > 0:
         previous = max(0, page.offset - page.limit)
-        links["prev"] = f"{base_url}?{urlencode([*kept, ('offset', str(previous))])}" if previous else (
-            f"{base_url}?{urlencode(kept)}" if kept else base_url
+        links["prev"] = (
+            f"{base_url}?{urlencode([*kept, ('offset', str(previous))])}"
+            if previous
+            else (f"{base_url}?{urlencode(kept)}" if kept else base_url)
         )
         links["first"] = f"{base_url}?{urlencode(kept)}" if kept else base_url
     return links

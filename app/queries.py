@@ -92,7 +92,9 @@ def _people(f: Any, where: Where) -> None:
     if f.nationality:
         where.any_of("nationality", split_values(f.nationality))
     if f.unit:
-        where.any_in("id IN (SELECT person_id FROM membership WHERE unit_id IN ({values}))", split_values(f.unit))
+        where.any_in(
+            "id IN (SELECT person_id FROM membership WHERE unit_id IN ({values}))", split_values(f.unit)
+        )
     if f.min_age is not None:
         where.add(f"age >= {where.p}", f.min_age)
     if f.max_age is not None:
@@ -122,7 +124,8 @@ def _quotes(f: Any, where: Where) -> None:
         where.any_of("speaker_id", split_values(f.speaker))
     if f.unit:
         where.any_in(
-            "speaker_id IN (SELECT person_id FROM membership WHERE unit_id IN ({values}))", split_values(f.unit)
+            "speaker_id IN (SELECT person_id FROM membership WHERE unit_id IN ({values}))",
+            split_values(f.unit),
         )
     if f.q is not None:
         terms = search_terms(f.q)
@@ -161,7 +164,8 @@ def _events(f: Any, where: Where) -> None:
     _located("event", f.place, where)
     if f.participant:
         where.any_in(
-            "id IN (SELECT event_id FROM participation WHERE participant_id IN ({values}))", split_values(f.participant)
+            "id IN (SELECT event_id FROM participation WHERE participant_id IN ({values}))",
+            split_values(f.participant),
         )
     if f.kind:
         where.any_of("kind", split_values(f.kind))
@@ -186,7 +190,12 @@ RESOURCES: dict[str, Resource] = {
     "person": Resource(
         "person",
         "person",
-        {"name": (NAME,), "age": (SortKey("age", True),), "nationality": (SortKey("nationality", True),), "id": (ID,)},
+        {
+            "name": (NAME,),
+            "age": (SortKey("age", True),),
+            "nationality": (SortKey("nationality", True),),
+            "id": (ID,),
+        },
         _people,
     ),
     "unit": Resource(
@@ -296,7 +305,9 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Pag
     resource.filter(params, where)
     p = snapshot.dialect.placeholder
     if where.conditions:
-        total = (await snapshot.all(f"SELECT count(*) FROM {resource.table}{where.sql()}", where.params))[0][0]
+        total = (await snapshot.all(f"SELECT count(*) FROM {resource.table}{where.sql()}", where.params))[0][
+            0
+        ]
     else:
         total = snapshot.info.counts.get(kind, 0)
 
@@ -304,12 +315,16 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Pag
     offset = params.offset
     if params.cursor is not None:
         if params.offset:
-            raise InvalidParameter("offset", "cannot be combined with `cursor`; use one or the other", params.offset)
+            raise InvalidParameter(
+                "offset", "cannot be combined with `cursor`; use one or the other", params.offset
+            )
         cursor = Cursor.decode(params.cursor, params)
         offset = cursor.offset
         _keyset(order, cursor.keys, where)
     key_columns = ", ".join(key.column for key, _ in order)
-    sql = f"SELECT doc, {key_columns} FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
+    sql = (
+        f"SELECT doc, {key_columns} FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
+    )
     values = [*where.params, params.limit + 1]
     if params.cursor is None and offset:
         sql += f" OFFSET {p}"
@@ -342,8 +357,8 @@ async def article_spans(snapshot: Snapshot, ident: str) -> list[tuple[Any, ...]]
     """Every evidence span in one article, with the record it belongs to (for the annotated page)."""
     p = snapshot.dialect.placeholder
     return await snapshot.all(
-        "SELECT kind, entity_id, field, start, \"end\", certainty, note FROM evidence "
-        f"WHERE article_id = {p} ORDER BY start, \"end\" DESC, kind, entity_id",
+        'SELECT kind, entity_id, field, start, "end", certainty, note FROM evidence '
+        f'WHERE article_id = {p} ORDER BY start, "end" DESC, kind, entity_id',
         [ident],
     )
 
@@ -373,7 +388,9 @@ def path_of(kind: str) -> str:
     return _PATHS[kind]
 
 
-async def search(snapshot: Snapshot, q: str, kinds: list[str], limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+async def search(
+    snapshot: Snapshot, q: str, kinds: list[str], limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
     terms = search_terms(q)
     if not terms:
         raise InvalidParameter("q", "needs at least one letter or digit", q)

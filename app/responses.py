@@ -65,8 +65,11 @@ def _problem(status: int, description: str, example: dict[str, Any]) -> dict[str
 UNAVAILABLE = _problem(
     503,
     "The database is not ready, or the request ran out of its time budget.",
-    _problem_example(503, "the database is not ready: no database at data/newsfacts.db; build it with "
-                     "`python -m app load`", "unavailable"),
+    _problem_example(
+        503,
+        "the database is not ready: no database at data/newsfacts.db; build it with `python -m app load`",
+        "unavailable",
+    ),
 )
 
 
@@ -81,15 +84,28 @@ def list_responses(list_model: type[BaseModel]) -> dict[int | str, Any]:
                 "application/x-ndjson": {"schema": {"type": "string"}},
             },
             "headers": {
-                "Link": {"description": "RFC 8288 links: rel=next, prev, first.", "schema": {"type": "string"}},
+                "Link": {
+                    "description": "RFC 8288 links: rel=next, prev, first.",
+                    "schema": {"type": "string"},
+                },
                 "X-Total-Count": {"description": "Matches on all pages.", "schema": {"type": "integer"}},
-                "ETag": {"description": "Strong validator; send it back in If-None-Match.", "schema": {"type": "string"}},
+                "ETag": {
+                    "description": "Strong validator; send it back in If-None-Match.",
+                    "schema": {"type": "string"},
+                },
             },
         },
         304: {"description": "Not modified: the `If-None-Match` ETag still matches."},
-        406: _problem(406, "None of the formats in `Accept` is offered.", _problem_example(
-            406, "cannot answer with 'image/png'; this endpoint offers application/json, text/csv, "
-            "application/x-ndjson", "not-acceptable")),
+        406: _problem(
+            406,
+            "None of the formats in `Accept` is offered.",
+            _problem_example(
+                406,
+                "cannot answer with 'image/png'; this endpoint offers application/json, text/csv, "
+                "application/x-ndjson",
+                "not-acceptable",
+            ),
+        ),
         422: _problem(
             422,
             "A parameter is unknown or has a value that cannot be used; `errors` names each one.",
@@ -97,7 +113,9 @@ def list_responses(list_model: type[BaseModel]) -> dict[int | str, Any]:
                 422,
                 "limit: must be at most 500",
                 "invalid-parameter",
-                errors=[{"parameter": "limit", "in": "query", "message": "must be at most 500", "value": "600"}],
+                errors=[
+                    {"parameter": "limit", "in": "query", "message": "must be at most 500", "value": "600"}
+                ],
             ),
         ),
         503: UNAVAILABLE,
@@ -109,11 +127,26 @@ def detail_responses(model: type[BaseModel], kind: str, example_id: str) -> dict
         200: {"model": model, "description": f"The {kind}, with the evidence each fact rests on."},
         304: {"description": "Not modified: the `If-None-Match` ETag still matches."},
         404: _problem(
-            404, f"No {kind} has this id.", _problem_example(404, f"no {kind} with id `{example_id}x`", "not-found")
+            404,
+            f"No {kind} has this id.",
+            _problem_example(404, f"no {kind} with id `{example_id}x`", "not-found"),
         ),
-        422: _problem(422, "A parameter was given; detail endpoints take none.", _problem_example(
-            422, "format: unknown parameter; this endpoint takes none", "invalid-parameter",
-            errors=[{"parameter": "format", "in": "query", "message": "unknown parameter; this endpoint takes none",
-                     "value": "csv"}])),
+        422: _problem(
+            422,
+            "A parameter was given; detail endpoints take none.",
+            _problem_example(
+                422,
+                "format: unknown parameter; this endpoint takes none",
+                "invalid-parameter",
+                errors=[
+                    {
+                        "parameter": "format",
+                        "in": "query",
+                        "message": "unknown parameter; this endpoint takes none",
+                        "value": "csv",
+                    }
+                ],
+            ),
+        ),
         503: UNAVAILABLE,
     }

@@ -93,11 +93,15 @@ class Person(Provenance):
     id: str = Field(examples=["pavel-kulazhanka"])
     name: str = Field(examples=["Pavel Kulazhanka"])
     aliases: list[Alias]
-    age: int | None = Field(description="Age as stated, in the latest article that states one.", examples=[36])
+    age: int | None = Field(
+        description="Age as stated, in the latest article that states one.", examples=[36]
+    )
     ages: list[Age] = Field(description="Every stated age, by article.")
     nationality: str | None = Field(examples=["belarusian"])
     description: str | None
-    units: list[MembershipRef] = Field(description="Units and organisations the person belongs to, with role.")
+    units: list[MembershipRef] = Field(
+        description="Units and organisations the person belongs to, with role."
+    )
     relations: list[RoleRef] = Field(description="People this person is linked to (`adviser` to…).")
     places: list[RoleRef]
 
@@ -123,7 +127,9 @@ class Unit(Provenance):
     aliases: list[Alias]
     kind: str = Field(examples=["military-unit"])
     description: str | None
-    country: str | None = Field(description="Place id of the country its members come from.", examples=["belarus"])
+    country: str | None = Field(
+        description="Place id of the country its members come from.", examples=["belarus"]
+    )
     side: str | None = Field(description="Place id of the country it fights for.", examples=["ukraine"])
     size: Size | None
     named_after: NamedAfter | None
@@ -143,7 +149,9 @@ class Place(Provenance):
 class Date(Out):
     text: str | None = Field(description="The article's own words for the date.", examples=["2014-2015"])
     start: str | None = Field(description="First possible day (ISO 8601).", examples=["2014-01-01"])
-    end: str | None = Field(description="Last possible day; null while ongoing or unknown.", examples=["2015-12-31"])
+    end: str | None = Field(
+        description="Last possible day; null while ongoing or unknown.", examples=["2015-12-31"]
+    )
     precision: Literal["day", "month", "year", "range", "unknown"]
     certainty: Certainty | None
     note: str | None
@@ -279,7 +287,9 @@ class DatasetHealth(Out):
     revision: str
     counts: dict[str, int]
     facts: int
-    loaded_at: float | None = Field(description="When the SQLite file was built (Unix time); null on PostgreSQL.")
+    loaded_at: float | None = Field(
+        description="When the SQLite file was built (Unix time); null on PostgreSQL."
+    )
 
 
 class Health(Out):
@@ -306,7 +316,9 @@ class Problem(BaseModel):
     code: str = Field(description="Stable machine-readable name of the problem.", examples=["not-found"])
     instance: str | None = Field(None, examples=["/people/pavel-kulazanka"])
     request_id: str | None = None
-    errors: list[ValidationEntry] | None = Field(None, description="For 422: one entry per offending parameter.")
+    errors: list[ValidationEntry] | None = Field(
+        None, description="For 422: one entry per offending parameter."
+    )
 
 
 class PersonList(Envelope[Person]):

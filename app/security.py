@@ -27,8 +27,13 @@ MAX_HEADERS = 16 * 1024
 
 def _reject(status: int, title: bytes, detail: bytes) -> list[Message]:
     body = (
-        b'{"type":"about:blank","title":"' + title + b'","status":' + str(status).encode()
-        + b',"detail":"' + detail + b'","code":"request-too-large"}'
+        b'{"type":"about:blank","title":"'
+        + title
+        + b'","status":'
+        + str(status).encode()
+        + b',"detail":"'
+        + detail
+        + b'","code":"request-too-large"}'
     )
     return [
         {

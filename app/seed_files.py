@@ -116,7 +116,7 @@ def parse_facts_text(content: str, suffix: str) -> Any:
         except json.JSONDecodeError as exc:
             raise ValueError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
     try:
-        return yaml.load(content, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader
+        return yaml.load(content, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -27,18 +27,24 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface `serve` listens on (0.0.0.0 in the container).")
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for `serve`.")
-    cors_origins: str = Field("*", description="Comma-separated origins allowed to GET from browsers, or `*`.")
+    cors_origins: str = Field(
+        "*", description="Comma-separated origins allowed to GET from browsers, or `*`."
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["text", "json"] = "text"
     request_timeout: float = Field(
         5.0, gt=0, le=300, description="Seconds a request may spend in the database before it gets a 503."
     )
-    cache_mb: int = Field(64, ge=0, le=4096, description="Memory for cached responses per worker (0 disables).")
+    cache_mb: int = Field(
+        64, ge=0, le=4096, description="Memory for cached responses per worker (0 disables)."
+    )
     db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per worker.")
     limit_concurrency: int = Field(
         256, ge=1, description="Connections and requests a worker handles at once; beyond it, 503."
     )
-    keep_alive_timeout: int = Field(5, ge=1, le=300, description="Seconds an idle keep-alive connection is kept.")
+    keep_alive_timeout: int = Field(
+        5, ge=1, le=300, description="Seconds an idle keep-alive connection is kept."
+    )
 
     @field_validator("database_url")
     @classmethod

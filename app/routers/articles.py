@@ -27,7 +27,9 @@ ArticleId = Annotated[
     response_class=Response,
     responses=list_responses(schemas.ArticleList),
 )
-async def list_articles(request: Request, params: Annotated[ArticleParams, Query()], snapshot: SnapshotDep) -> Response:
+async def list_articles(
+    request: Request, params: Annotated[ArticleParams, Query()], snapshot: SnapshotDep
+) -> Response:
     page = await queries.list_records(snapshot, "article", params)
     return list_response(request, params, page, schemas.Article)
 
@@ -41,7 +43,7 @@ async def list_articles(request: Request, params: Annotated[ArticleParams, Query
     responses=detail_responses(schemas.Article, "article", "belarusian-russian-volunteers-ukraine-2022"),
     dependencies=[NoParams],
 )
-async def get_article(id: ArticleId, snapshot: SnapshotDep) -> Response:  # noqa: A002
+async def get_article(id: ArticleId, snapshot: SnapshotDep) -> Response:
     return json_response(await queries.get_record(snapshot, "article", id))
 
 
@@ -59,5 +61,5 @@ async def get_article(id: ArticleId, snapshot: SnapshotDep) -> Response:  # noqa
     },
     dependencies=[NoParams],
 )
-async def get_article_text(id: ArticleId, snapshot: SnapshotDep) -> Response:  # noqa: A002
+async def get_article_text(id: ArticleId, snapshot: SnapshotDep) -> Response:
     return PlainTextResponse(await queries.article_text(snapshot, id))

@@ -1,6 +1,5 @@
 """Health and statistics: is the service up, which dataset it serves, and what is in it."""
 
-
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -35,8 +34,12 @@ async def health(request: Request) -> Response:
             "database": {"backend": backend, "ok": False, "error": str(exc)},
             "dataset": None,
         }
-        return Response(orjson.dumps(body), status_code=503, media_type="application/json",
-                        headers={"Cache-Control": "no-store", "Retry-After": "5"})
+        return Response(
+            orjson.dumps(body),
+            status_code=503,
+            media_type="application/json",
+            headers={"Cache-Control": "no-store", "Retry-After": "5"},
+        )
     body = {
         "status": "ok",
         "version": __version__,
@@ -68,5 +71,3 @@ async def stats(snapshot: SnapshotDep) -> Response:
     info = snapshot.info
     body = {"dataset_version": info.version, "counts": info.counts, "facts": info.facts} | info.stats
     return json_response(orjson.dumps(body))
-
-

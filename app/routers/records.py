@@ -72,7 +72,7 @@ RESOURCES = [
         schemas.EventList,
         "defence-of-kyiv",
         "List events",
-        "Everything the articles report or refer to, from 1863 to \"on Tuesday\". Dates are ranges: an event "
+        'Everything the articles report or refer to, from 1863 to "on Tuesday". Dates are ranges: an event '
         "matches `year`, `from` and `to` when its range overlaps. Try `year=2015` or `participant=ilya-ponomarev`.",
     ),
     RecordResource(
@@ -94,8 +94,8 @@ RESOURCES = [
         schemas.FigureList,
         "battalion-size",
         "List figures",
-        "Every number the articles state, with its words kept: \"around 200\" is amount 200, qualifier "
-        "`approximate`; \"more than 1000\" is lower bound 1000, qualifier `more-than`.",
+        'Every number the articles state, with its words kept: "around 200" is amount 200, qualifier '
+        '`approximate`; "more than 1000" is lower bound 1000, qualifier `more-than`.',
     ),
 ]
 
@@ -114,12 +114,14 @@ def _router(resource: RecordResource) -> APIRouter:
     kind, params_model = resource.kind, resource.params
 
     async def list_records(
-        request: Request, params: Annotated[params_model, Query()], snapshot: SnapshotDep  # type: ignore[valid-type]
+        request: Request,
+        params: Annotated[params_model, Query()],  # type: ignore[valid-type]
+        snapshot: SnapshotDep,
     ) -> Response:
         page = await queries.list_records(snapshot, kind, params)
         return list_response(request, params, page, resource.model)
 
-    async def get_record(id: RecordId, snapshot: SnapshotDep) -> Response:  # noqa: A002 - the API's name
+    async def get_record(id: RecordId, snapshot: SnapshotDep) -> Response:
         return json_response(await queries.get_record(snapshot, kind, id))
 
     router.add_api_route(

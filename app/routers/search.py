@@ -31,8 +31,8 @@ class SearchParams(ListParams):
         description="Only these kinds: person, unit, place, event, quote, figure, article (comma-separated).",
         examples=["quote,person"],
     )
-    cursor: None = Field(None, description="Search pages by `offset`; `next` links say which.")  # type: ignore[assignment]
-    sort: None = Field(None, description="Search results are ranked by relevance.")  # type: ignore[assignment]
+    cursor: None = Field(None, description="Search pages by `offset`; `next` links say which.")
+    sort: None = Field(None, description="Search results are ranked by relevance.")
 
 
 @router.get(
@@ -45,12 +45,18 @@ class SearchParams(ListParams):
     response_class=Response,
     responses=list_responses(schemas.SearchHitList),
 )
-async def search(request: Request, params: Annotated[SearchParams, Query()], snapshot: SnapshotDep) -> Response:
+async def search(
+    request: Request, params: Annotated[SearchParams, Query()], snapshot: SnapshotDep
+) -> Response:
     kinds = split_values(params.kind)
     unknown = [kind for kind in kinds if kind not in queries.SEARCH_KINDS]
     if unknown:
-        raise InvalidParameter("kind", f"unknown kind {unknown[0]!r}; use {', '.join(queries.SEARCH_KINDS)}", params.kind)
+        raise InvalidParameter(
+            "kind", f"unknown kind {unknown[0]!r}; use {', '.join(queries.SEARCH_KINDS)}", params.kind
+        )
     total, hits = await queries.search(snapshot, params.q, kinds, params.limit, params.offset)
     next_offset = params.offset + params.limit if params.offset + len(hits) < total else None
-    page = Page([orjson.dumps(hit) for hit in hits], total, params.limit, params.offset, next_offset=next_offset)
+    page = Page(
+        [orjson.dumps(hit) for hit in hits], total, params.limit, params.offset, next_offset=next_offset
+    )
     return list_response(request, params, page, schemas.SearchHit)

@@ -8,11 +8,9 @@ Create Date: 2026-11-26 15:04:27.346777
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 from app.dialects import search_ddl, search_drop
-
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -26,15 +24,15 @@ def upgrade() -> None:
         "article",
         sa.Column("id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
         sa.Column("title", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
-        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("outlet", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("author", sa.String(), nullable=True),
+        sa.Column("outlet", sa.String(), nullable=True),
+        sa.Column("language", sa.String(), nullable=False),
         sa.Column(
             "published_start", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=True
         ),
-        sa.Column("published_end", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("published_end", sa.String(), nullable=True),
         sa.Column("length", sa.Integer(), nullable=False),
-        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("sha256", sa.String(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("doc", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_article")),
@@ -42,13 +40,13 @@ def upgrade() -> None:
     op.create_table(
         "dataset",
         sa.Column("key", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
-        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("value", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_dataset")),
     )
     op.create_table(
         "event",
         sa.Column("id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
-        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("title", sa.String(), nullable=False),
         sa.Column(
             "sort_title", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
@@ -75,10 +73,10 @@ def upgrade() -> None:
         sa.Column(
             "entity_id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
         sa.Column("folded", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
-        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("lang", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("source", sa.String(), nullable=False),
+        sa.Column("lang", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_name")),
     )
     with op.batch_alter_table("name", schema=None) as batch_op:
@@ -88,7 +86,7 @@ def upgrade() -> None:
     op.create_table(
         "person",
         sa.Column("id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
         sa.Column(
             "sort_name", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
@@ -107,7 +105,7 @@ def upgrade() -> None:
     op.create_table(
         "place",
         sa.Column("id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
         sa.Column(
             "sort_name", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
@@ -140,13 +138,13 @@ def upgrade() -> None:
     op.create_table(
         "unit",
         sa.Column("id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
         sa.Column(
             "sort_name", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
         sa.Column("kind", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
         sa.Column("country", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=True),
-        sa.Column("side", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("side", sa.String(), nullable=True),
         sa.Column("doc", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unit")),
     )
@@ -162,15 +160,15 @@ def upgrade() -> None:
         sa.Column(
             "entity_id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
-        sa.Column("field", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("field", sa.String(), nullable=False),
         sa.Column(
             "article_id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
         sa.Column("start", sa.Integer(), nullable=False),
         sa.Column("end", sa.Integer(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("certainty", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("certainty", sa.String(), nullable=False),
+        sa.Column("note", sa.String(), nullable=True),
         sa.ForeignKeyConstraint(["article_id"], ["article.id"], name=op.f("fk_evidence_article_id_article")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence")),
     )
@@ -192,8 +190,8 @@ def upgrade() -> None:
             "qualifier", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
         sa.Column("amount", sa.Float(), nullable=True),
-        sa.Column("subject_kind", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("subject_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("subject_kind", sa.String(), nullable=True),
+        sa.Column("subject_id", sa.String(), nullable=True),
         sa.Column("doc", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["article_id"], ["article.id"], name=op.f("fk_figure_article_id_article")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_figure")),
@@ -214,8 +212,8 @@ def upgrade() -> None:
         sa.Column(
             "place_id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("certainty", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("role", sa.String(), nullable=True),
+        sa.Column("certainty", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(["place_id"], ["place.id"], name=op.f("fk_location_place_id_place")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_location")),
     )
@@ -234,8 +232,8 @@ def upgrade() -> None:
         sa.Column(
             "unit_id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("certainty", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("role", sa.String(), nullable=False),
+        sa.Column("certainty", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], name=op.f("fk_membership_person_id_person")),
         sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_membership_unit_id_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_membership")),
@@ -271,12 +269,12 @@ def upgrade() -> None:
         sa.Column(
             "event_id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
-        sa.Column("participant_kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("participant_kind", sa.String(), nullable=False),
         sa.Column(
             "participant_id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("certainty", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("role", sa.String(), nullable=False),
+        sa.Column("certainty", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(["event_id"], ["event.id"], name=op.f("fk_participation_event_id_event")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_participation")),
     )
@@ -330,8 +328,8 @@ def upgrade() -> None:
         sa.Column(
             "other_id", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False
         ),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("certainty", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("role", sa.String(), nullable=False),
+        sa.Column("certainty", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(["other_id"], ["person.id"], name=op.f("fk_relation_other_id_person")),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], name=op.f("fk_relation_person_id_person")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_relation")),

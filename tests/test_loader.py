@@ -1,0 +1,348 @@
+"""The loader: seeds in, database out — every fact round-trips, every span is exact, bad input is refused
+with a message that says what to fix, and the previous database survives any failure."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from app.cli import main
+from app.dataset import build_dataset
+from app.loader import LoadError, load
+from app.seed_files import SeedErrors
+from app.settings import load_settings
+from tests.conftest import ARTICLE, REAL_SEEDS, copy_seeds
+
+FACTS = REAL_SEEDS / ARTICLE / "facts.yaml"
+
+
+def _facts() -> dict[str, Any]:
+    return yaml.safe_load(FACTS.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _db(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def _docs(path: Path, table: str) -> dict[str, dict[str, Any]]:
+    with _db(path) as connection:
+        return {row[0]: orjson.loads(row[1]) for row in connection.execute(f"SELECT id, doc FROM {table}")}
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("real") / "real.db"
+    load(load_settings(database_url=f"sqlite:///{path}", seeds_dir=REAL_SEEDS))
+    return path
+
+
+def test_every_record_and_field_of_the_seed_file_comes_back_out(real_db: Path) -> None:
+    facts = _facts()
+    people, units, places = _docs(real_db, "person"), _docs(real_db, "unit"), _docs(real_db, "place")
+    events, quotes, figures = _docs(real_db, "event"), _docs(real_db, "quote"), _docs(real_db, "figure")
+    assert set(people) == {p["id"] for p in facts["people"]}
+    for seed in facts["people"]:
+        doc = people[seed["id"]]
+        assert doc["name"] == seed["name"]
+        assert doc["description"] == seed.get("description")
+        assert doc["age"] == (seed["age"]["value"] if "age" in seed else None)
+        assert doc["nationality"] == (seed["nationality"]["value"] if "nationality" in seed else None)
+        assert [a["name"] for a in doc["aliases"]] == [a["name"] for a in seed.get("aliases", [])]
+        assert [(u["id"], u["role"]) for u in doc["units"]] == [
+            (m["unit"], m["role"]) for m in seed.get("memberships", [])
+        ]
+        assert [(r["id"], r["role"]) for r in doc["relations"]] == [
+            (r["person"], r["role"]) for r in seed.get("relations", [])
+        ]
+        assert [(p["id"], p["role"]) for p in doc["places"]] == [
+            (p["place"], p["role"]) for p in seed.get("places", [])
+        ]
+        assert doc["certainty"] == seed.get("certainty", "stated")
+    for seed in facts["units"]:
+        doc = units[seed["id"]]
+        assert (doc["name"], doc["kind"], doc["description"]) == (
+            seed["name"],
+            seed["kind"],
+            seed["description"],
+        )
+        assert doc["country"] == (seed["country"]["value"] if "country" in seed else None)
+        assert doc["side"] == (seed["side"]["value"] if "side" in seed else None)
+        assert (doc["named_after"] or {}).get("text") == seed.get("named_after", {}).get("text")
+        assert [a["name"] for a in doc["aliases"]] == [a["name"] for a in seed.get("aliases", [])]
+        assert [p["id"] for p in doc["places"]] == [p["place"] for p in seed.get("places", [])]
+    for seed in facts["places"]:
+        doc = places[seed["id"]]
+        assert (doc["name"], doc["kind"], doc["country"]) == (seed["name"], seed["kind"], seed["country"])
+        assert [a["name"] for a in doc["aliases"]] == [a["name"] for a in seed.get("aliases", [])]
+    for seed in facts["events"]:
+        doc = events[seed["id"]]
+        assert (doc["title"], doc["kind"], doc["description"]) == (
+            seed["title"],
+            seed["kind"],
+            seed["description"],
+        )
+        assert doc["date"]["text"] == seed.get("date", {}).get("text")
+        assert [(p["id"], p["role"]) for p in doc["participants"]] == [
+            (p.get("person") or p.get("unit"), p["role"]) for p in seed.get("participants", [])
+        ]
+        assert [p["id"] for p in doc["places"]] == [p["place"] for p in seed.get("places", [])]
+    for seed in facts["quotes"]:
+        doc = quotes[seed["id"]]
+        assert doc["text"] == seed["text"]
+        assert (doc["speaker"] or {}).get("id") == seed["speaker"].get("person")
+        assert doc["anonymous"] == seed["speaker"].get("anonymous", False)
+        assert doc["speaker_description"] == seed["speaker"].get("description")
+        assert doc["medium"] == seed.get("medium", {}).get("text")
+        assert doc["addressee"] == seed.get("addressee", {}).get("text")
+        assert (doc["event"] or {}).get("id") == seed.get("occasion", {}).get("event")
+    for seed in facts["figures"]:
+        doc = figures[seed["id"]]
+        for key in ("text", "amount", "lower", "upper", "qualifier", "unit", "counts"):
+            assert doc[key] == seed.get(key), (seed["id"], key)
+
+
+def test_every_stored_span_slices_the_text_to_its_snippet(real_db: Path) -> None:
+    text = (REAL_SEEDS / ARTICLE / "article.txt").read_text(encoding="utf-8")
+    with _db(real_db) as connection:
+        rows = connection.execute('SELECT kind, entity_id, start, "end", text FROM evidence').fetchall()
+        stored_text = connection.execute("SELECT text FROM article").fetchone()[0]
+    assert stored_text == text
+    assert len(rows) > 200
+    for kind, ident, start, end, snippet in rows:
+        assert text[start:end] == snippet, (kind, ident)
+
+
+def test_offsets_count_code_points_not_bytes(real_db: Path) -> None:
+    quote = _docs(real_db, "quote")["fischer-majority-against-war"]
+    text = (REAL_SEEDS / ARTICLE / "article.txt").read_text(encoding="utf-8")
+    assert text[quote["start"] : quote["end"]].endswith("Putin’s war in Ukraine.")
+    assert len(text.encode()[: quote["start"]].decode(errors="ignore")) < quote["start"]
+
+
+def test_loading_the_same_seeds_twice_gives_the_same_content(tmp_path: Path) -> None:
+    contents = []
+    for name in ("one.db", "two.db"):
+        load(load_settings(database_url=f"sqlite:///{tmp_path / name}", seeds_dir=REAL_SEEDS))
+        with _db(tmp_path / name) as connection:
+            tables = [
+                r[0]
+                for r in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%fts%' AND name NOT LIKE '%trigram%' ORDER BY name"
+                )
+            ]
+            contents.append(
+                {t: connection.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+            )
+    assert contents[0] == contents[1]
+    assert contents[0]["person"]
+
+
+def test_a_fixture_article_loads_beside_the_real_one_without_code(tmp_path: Path) -> None:
+    dataset = build_dataset(copy_seeds(tmp_path / "seeds"))
+    assert set(dataset.facts.articles) == {ARTICLE, "test-fixture-article"}
+    putin = dataset.facts.entities["person"]["vladimir-putin"]
+    assert putin.articles == [ARTICLE, "test-fixture-article"]
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+
+
+def _break(seeds: Path, edit: Any) -> Path:
+    path = seeds / ARTICLE / "facts.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _person(data: dict[str, Any], ident: str) -> dict[str, Any]:
+    return next(p for p in data["people"] if p["id"] == ident)
+
+
+def _errors(seeds: Path) -> list[str]:
+    with pytest.raises(SeedErrors) as caught:
+        build_dataset(seeds)
+    return [str(error) for error in caught.value.errors]
+
+
+SHOWN = f"seeds/{ARTICLE}/facts.yaml"
+
+
+def test_unknown_field_is_named_with_record_and_field(tmp_seeds: Path) -> None:
+    _break(tmp_seeds, lambda d: _person(d, "pavel-kulazhanka").update(agee=36))
+    assert _errors(tmp_seeds) == [
+        f"{SHOWN}: person `pavel-kulazhanka`, field `agee`: unknown field; check its spelling against "
+        "seeds/facts.schema.json"
+    ]
+
+
+def test_missing_required_field(tmp_seeds: Path) -> None:
+    _break(tmp_seeds, lambda d: _person(d, "julie-fischer").pop("name"))
+    assert _errors(tmp_seeds) == [f"{SHOWN}: person `julie-fischer`, field `name`: required field is missing"]
+
+
+def test_wrong_type(tmp_seeds: Path) -> None:
+    _break(tmp_seeds, lambda d: _person(d, "pavel-kulazhanka")["age"].update(value="thirty-six"))
+    (error,) = _errors(tmp_seeds)
+    assert error.startswith(
+        f"{SHOWN}: person `pavel-kulazhanka`, field `age.value`: Input should be a valid integer"
+    )
+
+
+def test_dangling_reference(tmp_seeds: Path) -> None:
+    _break(
+        tmp_seeds, lambda d: _person(d, "pavel-kulazhanka")["memberships"][0].update(unit="kastus-battalion")
+    )
+    assert _errors(tmp_seeds) == [
+        f"{SHOWN}: person `pavel-kulazhanka`, field `memberships[0].unit`: no unit `kastus-battalion` in any facts file"
+    ]
+
+
+def test_duplicate_id(tmp_seeds: Path) -> None:
+    def duplicate(data: dict[str, Any]) -> None:
+        data["places"].append(dict(data["places"][0]))
+
+    (error,) = _errors(_break(tmp_seeds, duplicate).parent.parent)
+    assert "id `ukraine` is used twice (places[0] and places[17]); ids must be unique" in error
+
+
+def test_snippet_not_in_the_text(tmp_seeds: Path) -> None:
+    _break(
+        tmp_seeds, lambda d: _person(d, "pavel-kulazhanka")["age"].update(evidence="Pavel Kulazhanka (37)")
+    )
+    assert _errors(tmp_seeds) == [
+        f"{SHOWN}: person `pavel-kulazhanka`, field `age`: snippet 'Pavel Kulazhanka (37)' is not in the article "
+        "text (copy it exactly, quotes included)"
+    ]
+
+
+def test_ambiguous_snippet_and_how_to_pick_one(tmp_seeds: Path) -> None:
+    _break(tmp_seeds, lambda d: _person(d, "ilya-ponomarev")["places"][0].update(evidence="Kyiv"))
+    assert _errors(tmp_seeds) == [
+        f"{SHOWN}: person `ilya-ponomarev`, field `places`: snippet 'Kyiv' occurs 4 times; say which with "
+        "`occurrence`, `prefix` or `suffix`, or quote more of the sentence"
+    ]
+    _break(
+        tmp_seeds,
+        lambda d: _person(d, "ilya-ponomarev")["places"][0].update(
+            evidence={"text": "Kyiv", "prefix": "now lives in "}
+        ),
+    )
+    place = build_dataset(tmp_seeds).facts.entities["person"]["ilya-ponomarev"].evidence
+    assert [(e.text, e.field) for e in place if e.field == "places"] == [("Kyiv", "places")]
+
+
+def test_every_error_is_reported_at_once(tmp_seeds: Path) -> None:
+    def several(data: dict[str, Any]) -> None:
+        _person(data, "pavel-kulazhanka")["memberships"][0]["unit"] = "no-such-unit"
+        _person(data, "vladimir-putin")["age"]["evidence"] = "not in the text"
+        data["quotes"][0]["speaker"]["person"] = "no-such-person"
+
+    _break(tmp_seeds, several)
+    errors = _errors(tmp_seeds)
+    assert len(errors) == 3
+    assert any("no unit `no-such-unit`" in e for e in errors)
+    assert any("no person `no-such-person`" in e for e in errors)
+    assert any("'not in the text' is not in the article text" in e for e in errors)
+
+
+def test_malformed_yaml_names_the_line(tmp_seeds: Path) -> None:
+    path = tmp_seeds / ARTICLE / "facts.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[60] = lines[60] + " : :"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    (error,) = _errors(tmp_seeds)
+    assert error.startswith(f"{SHOWN}: invalid YAML at line 61")
+
+
+def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tmp_seeds: Path) -> None:
+    path = tmp_seeds / ARTICLE / "facts.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "    name: Pavel Kulazhanka\n", "    name: Pavel Kulazhanka\n    name: Someone Else\n", 1
+    )
+    path.write_text(text, encoding="utf-8")
+    (error,) = _errors(tmp_seeds)
+    assert "key 'name' appears twice in one mapping" in error
+
+
+def test_inferred_fact_without_a_reason_is_refused(tmp_seeds: Path) -> None:
+    _break(tmp_seeds, lambda d: _person(d, "pavel-kulazhanka")["nationality"].pop("note"))
+    (error,) = _errors(tmp_seeds)
+    assert "field `nationality`: an inferred fact needs a `note` that says why" in error
+
+
+def test_edited_source_text_is_refused(tmp_seeds: Path) -> None:
+    text = tmp_seeds / ARTICLE / "article.txt"
+    text.write_bytes(text.read_bytes() + b"\n")
+    (error,) = _errors(tmp_seeds)
+    assert "must stay byte for byte as received" in error
+
+
+def test_a_failed_load_leaves_the_previous_database_untouched(tmp_seeds: Path, tmp_path: Path) -> None:
+    target = tmp_path / "data" / "newsfacts.db"
+    settings = load_settings(database_url=f"sqlite:///{target}", seeds_dir=tmp_seeds)
+    load(settings)
+    before = target.read_bytes()
+    _break(tmp_seeds, lambda d: _person(d, "pavel-kulazhanka").update(agee=36))
+    with pytest.raises(SeedErrors):
+        load(settings)
+    assert target.read_bytes() == before
+    assert [p.name for p in target.parent.iterdir() if "building" in p.name] == []
+
+
+def test_a_folder_that_cannot_be_written_is_a_clear_message(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database folder should be")
+    settings = load_settings(database_url=f"sqlite:///{blocker}/newsfacts.db", seeds_dir=REAL_SEEDS)
+    with pytest.raises(
+        LoadError, match=r"^cannot write in .*not-a-folder.*The previous database is untouched"
+    ):
+        load(settings)
+
+
+# -- the command line ----------------------------------------------------------------------------------
+
+
+def test_cli_check_writes_nothing_and_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "never.db"
+    assert main(["check", "--seeds", str(REAL_SEEDS)]) == 0
+    assert "seeds are valid" in capsys.readouterr().out
+    assert not target.exists()
+
+
+def test_cli_load_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["load", "--seeds", str(REAL_SEEDS), "--database-url", f"sqlite:///{tmp_path / 'x.db'}"]) == 0
+    out = capsys.readouterr().out
+    assert "people            14" in out and "quotes            10" in out
+
+
+def test_cli_reports_seed_errors_and_exits_one(
+    tmp_seeds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _break(
+        tmp_seeds, lambda d: _person(d, "pavel-kulazhanka")["memberships"][0].update(unit="kastus-battalion")
+    )
+    code = main(["load", "--seeds", str(tmp_seeds), "--database-url", f"sqlite:///{tmp_path / 'x.db'}"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "1 problem in the seeds; nothing was written:" in err
+    assert "person `pavel-kulazhanka`, field `memberships[0].unit`: no unit `kastus-battalion`" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_cli_bad_configuration_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    assert main(["check"]) == 2
+    assert "DATABASE_URL='mysql://nope'" in capsys.readouterr().err
+
+
+def test_schema_file_is_generated_from_the_models() -> None:
+    assert main(["schema", "--check"]) == 0
