@@ -14,13 +14,12 @@ from app.access_log import AccessLogMiddleware, configure_logging
 from app.database import create_database
 from app.http_cache import HttpCacheMiddleware
 from app.loader import head_revision
-from app.routers import ROUTERS
+from app.routers import ROUTERS, STATIC
 from app.security import SecurityHeadersMiddleware
 from app.settings import Settings, load_settings
 
 DESCRIPTION = """
-The structured facts of news articles — people, units, quotes, events, places and figures — each one
-traceable to the exact words of its source.
+People, units, quotes, events, places and figures from news articles.
 
 * Every record carries `evidence`: spans of the article text (`start`/`end` in Unicode code points into
   [`/articles/{id}/text`](/articles/belarusian-russian-volunteers-ukraine-2022/text)) and whether the fact
@@ -64,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             Middleware(AccessLogMiddleware),
@@ -85,4 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    for path, static in STATIC():
+        app.mount(path, static)
     return app

@@ -13,7 +13,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from app.pagination import ListParams, sort_field
 
-IDS = r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:,[a-z0-9]+(?:-[a-z0-9]+)*)*$"
+# Ids are lowercase, but a filter accepts any case (`Belarus` finds `belarus`).
+IDS = r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?:,[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)*$"
 
 
 def _lower(value: Any) -> Any:
@@ -26,12 +27,15 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
-IdList = Annotated[
-    str | None,
-    BeforeValidator(_lower),
-    StringConstraints(pattern=IDS, max_length=2000),
-]
-Text = Annotated[str | None, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)]
+IdList = (
+    Annotated[
+        str,
+        StringConstraints(pattern=IDS, max_length=2000),
+        BeforeValidator(_lower),
+    ]
+    | None
+)
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)] | None
 
 
 def _ids(description: str, example: str) -> Any:
@@ -114,7 +118,7 @@ class EventParams(ListParams):
     default_sort: ClassVar[str] = "date"
     sort: str | None = sort_field(sort_fields, default_sort)
 
-    year: Annotated[str | None, StringConstraints(pattern=r"^\d{4}(,\d{4})*$", max_length=200)] = Field(
+    year: Annotated[str, StringConstraints(pattern=r"^\d{4}(,\d{4})*$", max_length=200)] | None = Field(
         None,
         description="Events whose dates overlap this year; comma-separated: any of them. An event dated "
         "2014–2015 matches 2015.",

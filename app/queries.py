@@ -354,11 +354,14 @@ async def article_text(snapshot: Snapshot, ident: str) -> str:
 
 
 async def article_spans(snapshot: Snapshot, ident: str) -> list[tuple[Any, ...]]:
-    """Every evidence span in one article, with the record it belongs to (for the annotated page)."""
+    """One span per fact in an article, for the annotated page: a quote's and a figure's own words, and
+    each passage that mentions a person, unit, place or event."""
     p = snapshot.dialect.placeholder
     return await snapshot.all(
-        'SELECT kind, entity_id, field, start, "end", certainty, note FROM evidence '
-        f'WHERE article_id = {p} ORDER BY start, "end" DESC, kind, entity_id',
+        'SELECT kind, entity_id, start, "end", certainty, note FROM evidence '
+        f"WHERE article_id = {p} AND (field = 'mention' AND kind NOT IN ('quote', 'figure') "
+        "OR field = kind AND kind IN ('quote', 'figure')) "
+        'ORDER BY start, "end" DESC, kind, entity_id',
         [ident],
     )
 

@@ -80,6 +80,7 @@ def list_responses(list_model: type[BaseModel]) -> dict[int | str, Any]:
             "description": "One page of matching records. `Link` has the `next`/`prev` pages; "
             "`X-Total-Count` the number of matches.",
             "content": {
+                "application/json": {},
                 "text/csv": {"schema": {"type": "string"}},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             },

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.routers import articles, meta, records, search
+from app.routers import articles, docs, meta, records, search
 
-ROUTERS: list[APIRouter] = [*records.routers(), articles.router, search.router, meta.router]
+ROUTERS: list[APIRouter] = [*records.routers(), articles.router, search.router, meta.router, docs.router]
+STATIC = docs.static_apps
