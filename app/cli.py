@@ -94,7 +94,7 @@ def needs_load(settings: Settings) -> str | None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.access_log import uvicorn_log_config
+    from app.logs import uvicorn_log_config
 
     settings = _settings(args)
     if not args.no_load:

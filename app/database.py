@@ -117,6 +117,10 @@ class SqliteDatabase:
     _identity: tuple[int, int, int] | None = None
     _info: DatasetInfo | None = None
     _deadline: float = 0.0
+    _path_text: str = ""
+
+    def __post_init__(self) -> None:
+        self._path_text = str(self.path)  # os.stat on a str skips the Path conversion, per request
 
     async def open(self) -> None:
         with contextlib.suppress(DatabaseUnavailable):
@@ -158,7 +162,7 @@ class SqliteDatabase:
     def _refresh(self) -> tuple[sqlite3.Connection, DatasetInfo]:
         """The connection to the current file, reopened when the loader has replaced it."""
         try:
-            stat = os.stat(self.path)
+            stat = os.stat(self._path_text)
         except FileNotFoundError:
             self._identity = None
             raise DatabaseUnavailable(

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from app.dataset import Entity, Facts, Link
 
 
-def _dump(doc: dict[str, Any]) -> str:
-    return orjson.dumps(doc).decode()
+def _dump(doc: dict[str, Any]) -> bytes:
+    return orjson.dumps(doc)
 
 
 def _ref(facts: Facts, kind: str, ident: str | None) -> dict[str, Any] | None:

@@ -16,7 +16,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.database import DatabaseUnavailable, QueryTimeout
 
@@ -147,56 +146,49 @@ def _http_problem(request: Request, exc: StarletteHTTPException) -> Response:
     return problem(request, exc.status_code, detail, name.lower().replace(" ", "-"), headers)
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Response:
+def _timeout_problem(request: Request) -> Response:
+    detail = "the request took longer than its time budget in the database; narrow the query and retry"
+    return problem(request, 503, detail, "timeout", {"Retry-After": "1"})
+
+
+def _unavailable_problem(request: Request, exc: DatabaseUnavailable) -> Response:
+    return problem(request, 503, f"the database is not ready: {exc}", "unavailable", {"Retry-After": "5"})
+
+
+def render(request: Request, exc: Exception) -> Response | None:
+    """The problem response for an exception the API knows, or None; shared by every code path."""
+    if isinstance(exc, ApiError):
         return problem(request, exc.status, exc.detail, exc.code, exc.headers, **exc.extra)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+    if isinstance(exc, RequestValidationError):
         return _validation_problem(request, exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if isinstance(exc, StarletteHTTPException):
         return _http_problem(request, exc)
-
-    @app.exception_handler(QueryTimeout)
-    async def timeout(request: Request, exc: QueryTimeout) -> Response:
-        detail = "the request took longer than its time budget in the database; narrow the query and retry"
-        return problem(request, 503, detail, "timeout", {"Retry-After": "1"})
-
-    @app.exception_handler(DatabaseUnavailable)
-    async def unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
-        return problem(request, 503, f"the database is not ready: {exc}", "unavailable", {"Retry-After": "5"})
+    if isinstance(exc, QueryTimeout):
+        return _timeout_problem(request)
+    if isinstance(exc, DatabaseUnavailable):
+        return _unavailable_problem(request, exc)
+    return None
 
 
-class UnexpectedErrorMiddleware:
-    """The last line: any exception no handler took becomes a logged 500 problem without a traceback.
+def install(app: FastAPI) -> None:
+    async def handler(request: Request, exc: Exception) -> Response:
+        response = render(request, exc)
+        assert response is not None, f"no problem response for {type(exc).__name__}"
+        return response
 
-    It sits inside the other middleware (unlike Starlette's own error handler, which sits outside them),
-    so a 500 still gets the request id and the security headers.
-    """
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # The last line: any exception no handler took is logged and becomes a 500 without a traceback.
+        request_id = request.scope.get("state", {}).get("request_id")
+        log.error(
+            "unhandled error in %s %s (request id %s)",
+            request.method,
+            request.url.path,
+            request_id,
+            exc_info=exc,
+        )
+        detail = f"an unexpected error; it has been logged with request id {request_id}"
+        return problem(request, 500, detail, "internal")
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            if scope["type"] != "http" or started:
-                raise
-            request = Request(scope)
-            request_id = scope.get("state", {}).get("request_id")
-            log.exception(
-                "unhandled error in %s %s (request id %s)", scope["method"], scope["path"], request_id
-            )
-            detail = f"an unexpected error; it has been logged with request id {request_id}"
-            await problem(request, 500, detail, "internal")(scope, receive, send)
+    for kind in (ApiError, RequestValidationError, StarletteHTTPException, QueryTimeout, DatabaseUnavailable):
+        app.add_exception_handler(kind, handler)
+    app.add_exception_handler(Exception, unexpected)

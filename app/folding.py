@@ -42,9 +42,11 @@ _SPACES = re.compile(r"\s+")
 
 def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.translate(_LOOKALIKES))
-    # Combining marks are the accents; format characters (Cf: zero-width spaces, direction marks) are
-    # invisible and only ever get into a name by copy and paste.
+    # Combining marks are the accents; format and control characters (zero-width spaces, direction
+    # marks, NUL) are invisible and only ever get into a name by copy and paste.
     stripped = "".join(
-        c for c in decomposed if not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
+        " " if c.isspace() else c
+        for c in decomposed
+        if c.isspace() or not (unicodedata.combining(c) or unicodedata.category(c) in ("Cf", "Cc"))
     )
     return _SPACES.sub(" ", stripped.casefold()).strip()

@@ -1,7 +1,8 @@
 """The database tables (SQLModel). Alembic's migrations in `migrations/` are generated from these.
 
 Each record table keeps the columns the API filters and sorts on, plus `doc`: the record's complete JSON
-representation, built once by the loader (`app.documents`). Requests filter on indexed columns and
+representation as UTF-8 bytes (a BLOB, so it reaches the response without decoding and re-encoding),
+built once by the loader (`app.documents`). Requests filter on indexed columns and
 return the stored bytes, which is what keeps them fast at a million facts. The link tables (names,
 memberships, participations, evidence…) keep the facts normalised, for filters and for anyone who opens
 the database with SQL.
@@ -12,7 +13,7 @@ byte-wise and return pages in the same order.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import Column, ForeignKey, Index, LargeBinary, MetaData, String, Text
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -52,7 +53,7 @@ class Article(SQLModel, table=True):
     length: int
     sha256: str
     text: str = Field(sa_column=Column(Text, nullable=False))
-    doc: str = Field(sa_column=Column(Text, nullable=False))
+    doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Person(SQLModel, table=True):
@@ -67,7 +68,7 @@ class Person(SQLModel, table=True):
     sort_name: str = Field(sa_column=key_column())
     nationality: str | None = Field(default=None, sa_column=key_column(nullable=True))
     age: int | None = None
-    doc: str = Field(sa_column=Column(Text, nullable=False))
+    doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Unit(SQLModel, table=True):
@@ -79,7 +80,7 @@ class Unit(SQLModel, table=True):
     kind: str = Field(sa_column=key_column())
     country: str | None = Field(default=None, sa_column=key_column(nullable=True))
     side: str | None = None
-    doc: str = Field(sa_column=Column(Text, nullable=False))
+    doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Place(SQLModel, table=True):
@@ -90,7 +91,7 @@ class Place(SQLModel, table=True):
     sort_name: str = Field(sa_column=key_column())
     kind: str = Field(sa_column=key_column())
     country: str | None = Field(default=None, sa_column=key_column(nullable=True))
-    doc: str = Field(sa_column=Column(Text, nullable=False))
+    doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Event(SQLModel, table=True):
@@ -107,7 +108,7 @@ class Event(SQLModel, table=True):
     kind: str = Field(sa_column=key_column())
     date_start: str | None = Field(default=None, sa_column=key_column(nullable=True))
     date_end: str | None = Field(default=None, sa_column=key_column(nullable=True))
-    doc: str = Field(sa_column=Column(Text, nullable=False))
+    doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Quote(SQLModel, table=True):
@@ -124,7 +125,7 @@ class Quote(SQLModel, table=True):
     speaker_id: str | None = Field(default=None, sa_column=key_column(nullable=True, references="person.id"))
     anonymous: bool
     text: str = Field(sa_column=Column(Text, nullable=False))
-    doc: str = Field(sa_column=Column(Text, nullable=False))
+    doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Figure(SQLModel, table=True):
@@ -138,7 +139,7 @@ class Figure(SQLModel, table=True):
     amount: float | None = None
     subject_kind: str | None = None
     subject_id: str | None = None
-    doc: str = Field(sa_column=Column(Text, nullable=False))
+    doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Name(SQLModel, table=True):

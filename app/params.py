@@ -7,24 +7,31 @@ Where several values make sense, a comma-separated list means any of them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
-from app.pagination import ListParams, sort_field
+from app.pagination import ListParams, PageParams, sort_field
 
 # Ids are lowercase, but a filter accepts any case (`Belarus` finds `belarus`).
 IDS = r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?:,[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)*$"
 
 
+def _iso_date(value: Any) -> Any:
+    """Only `YYYY-MM-DD` (pydantic would also read `0` as a Unix time)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("must be an ISO date, like 2015-03-01")
+        return dt.date.fromisoformat(value)
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
 def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
-
-
-def _no_nul(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 IdList = (
@@ -35,7 +42,7 @@ IdList = (
     ]
     | None
 )
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)] | None
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)] | None
 
 
 def _ids(description: str, example: str) -> Any:
@@ -124,13 +131,13 @@ class EventParams(ListParams):
         "2014–2015 matches 2015.",
         examples=["2014"],
     )
-    from_: dt.date | None = Field(
+    from_: IsoDate | None = Field(
         None,
         alias="from",
         description="Events whose dates overlap the range from this ISO date on (ongoing events included).",
         examples=["2015-03-01"],
     )
-    to: dt.date | None = Field(
+    to: IsoDate | None = Field(
         None, description="Events whose dates overlap the range up to this ISO date.", examples=["2022-04-30"]
     )
     place: IdList = _ids("Took place in this place (place id).", "kyiv")
@@ -153,3 +160,21 @@ class ArticleParams(ListParams):
     sort_fields: ClassVar[tuple[str, ...]] = ("published", "title", "id")
     default_sort: ClassVar[str] = "published"
     sort: str | None = sort_field(sort_fields, default_sort)
+
+
+KIND_CHOICES = "person|unit|place|event|quote|figure|article"
+
+
+class SearchParams(PageParams):
+    """Search pages by offset and ranks by relevance: no cursor, no sort."""
+
+    q: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+        description="Words to find. Every word must occur (as a word or the start of one); case and accents "
+        "are ignored. Operators and punctuation are treated as plain text.",
+        examples=["kalinouski battalion"],
+    )
+    kind: Annotated[str, StringConstraints(pattern=f"^({KIND_CHOICES})(,({KIND_CHOICES}))*$")] | None = Field(
+        None,
+        description="Only these kinds: person, unit, place, event, quote, figure, article (comma-separated).",
+        examples=["quote,person"],
+    )

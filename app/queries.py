@@ -10,11 +10,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from app.database import Snapshot
 from app.dialects import Dialect, like_pattern, search_terms
 from app.errors import InvalidParameter, NotFound
 from app.folding import fold
 from app.pagination import Cursor, ListParams, Page, split_values
+from app.params import SearchParams
 
 
 @dataclass
@@ -62,13 +65,10 @@ class Resource:
 
 
 def _name(kind: str, value: str | None, where: Where) -> None:
+    # Every name contains the empty string: a value that folds to nothing (spaces, marks) matches all.
     names = [fold(v) for v in split_values(value)]
-    names = [n for n in names if n]
-    if not names:
-        if value is not None:
-            raise InvalidParameter("name", "needs at least one letter or digit", value)
-        return
-    where.add(where.dialect.name_condition(kind, len(names)), *[like_pattern(n) for n in names])
+    if names and all(names):
+        where.add(where.dialect.name_condition(kind, len(names)), *[like_pattern(n) for n in names])
 
 
 def _mentioned_in(kind: str, value: str | None, where: Where) -> None:
@@ -129,9 +129,10 @@ def _quotes(f: Any, where: Where) -> None:
         )
     if f.q is not None:
         terms = search_terms(f.q)
-        if not terms:
-            raise InvalidParameter("q", "needs at least one letter or digit", f.q)
-        where.add(where.dialect.quote_text_condition(), where.dialect.fts_query(terms, body_only=True))
+        if terms:
+            where.add(where.dialect.quote_text_condition(), where.dialect.fts_query(terms, body_only=True))
+        else:
+            where.add("1 = 0")  # no words, so no quote contains them all
     if f.anonymous is not None:
         where.add(f"anonymous = {where.p}", f.anonymous)
     if f.article:
@@ -143,8 +144,6 @@ def _events(f: Any, where: Where) -> None:
     for year in split_values(f.year):
         ranges.append((f"{year}-01-01", f"{year}-12-31"))
     if f.from_ is not None or f.to is not None:
-        if f.from_ and f.to and f.to < f.from_:
-            raise InvalidParameter("to", "is before `from`", f.to.isoformat())
         ranges.append((f.from_.isoformat() if f.from_ else None, f.to.isoformat() if f.to else None))
     if ranges:
         # An event matches when its date range overlaps the asked range; an open end is still going on.
@@ -303,13 +302,9 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Pag
     resource = RESOURCES[kind]
     where = Where(snapshot.dialect)
     resource.filter(params, where)
+    filtered = bool(where.conditions)
+    count_sql, count_params = f"SELECT count(*) FROM {resource.table}{where.sql()}", list(where.params)
     p = snapshot.dialect.placeholder
-    if where.conditions:
-        total = (await snapshot.all(f"SELECT count(*) FROM {resource.table}{where.sql()}", where.params))[0][
-            0
-        ]
-    else:
-        total = snapshot.info.counts.get(kind, 0)
 
     order = _order(resource, params)
     offset = params.offset
@@ -319,6 +314,10 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Pag
                 "offset", "cannot be combined with `cursor`; use one or the other", params.offset
             )
         cursor = Cursor.decode(params.cursor, params)
+        if len(cursor.keys) != len(order):
+            raise InvalidParameter(
+                "cursor", "does not fit this sort order; start again without `cursor`", params.cursor
+            )
         offset = cursor.offset
         _keyset(order, cursor.keys, where)
     key_columns = ", ".join(key.column for key, _ in order)
@@ -335,7 +334,13 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Pag
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         next_cursor = Cursor(offset + params.limit, list(rows[-1][1:])).encode(params)
-    return Page([row[0].encode() for row in rows], total, params.limit, offset, next_cursor)
+    if not filtered:
+        total = snapshot.info.counts.get(kind, 0)  # counted at load time
+    elif next_cursor is None and params.cursor is None and (rows or not offset):
+        total = offset + len(rows)  # the last page of an offset listing: no need to count
+    else:
+        total = (await snapshot.all(count_sql, count_params))[0][0]
+    return Page([bytes(row[0]) for row in rows], total, params.limit, offset, next_cursor)
 
 
 async def get_record(snapshot: Snapshot, kind: str, ident: str) -> bytes:
@@ -343,7 +348,7 @@ async def get_record(snapshot: Snapshot, kind: str, ident: str) -> bytes:
     rows = await snapshot.all(f"SELECT doc FROM {table} WHERE id = {snapshot.dialect.placeholder}", [ident])
     if not rows:
         raise NotFound(f"no {kind} with id `{ident}`; list them at /{_PATHS[kind]}")
-    return rows[0][0].encode()  # type: ignore[no-any-return]
+    return bytes(rows[0][0])
 
 
 async def article_text(snapshot: Snapshot, ident: str) -> str:
@@ -372,7 +377,7 @@ async def docs_by_id(snapshot: Snapshot, kind: str, idents: Sequence[str]) -> li
     table = RESOURCES[kind].table
     marks = ", ".join(snapshot.dialect.placeholder for _ in idents)
     rows = await snapshot.all(f"SELECT doc FROM {table} WHERE id IN ({marks})", list(idents))
-    return [row[0].encode() for row in rows]
+    return [bytes(row[0]) for row in rows]
 
 
 SEARCH_KINDS = ("person", "unit", "place", "event", "quote", "figure", "article")
@@ -391,26 +396,31 @@ def path_of(kind: str) -> str:
     return _PATHS[kind]
 
 
-async def search(
-    snapshot: Snapshot, q: str, kinds: list[str], limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
-    terms = search_terms(q)
-    if not terms:
-        raise InvalidParameter("q", "needs at least one letter or digit", q)
+async def search(snapshot: Snapshot, params: SearchParams) -> Page:
+    """One page of ranked hits; paged by offset (a relevance order has no stable keyset)."""
+    terms = search_terms(params.q)
+    if not terms:  # nothing to look for (only punctuation): nothing found
+        return Page([], 0, params.limit, params.offset)
+    kinds = split_values(params.kind)  # validated against SEARCH_KINDS by SearchParams
     dialect = snapshot.dialect
     count_sql, page_sql = dialect.search_sql(kinds or None)
     query = dialect.fts_query(terms)
     total = (await snapshot.all(count_sql, [query, *kinds]))[0][0]
-    rows = await snapshot.all(page_sql, [query, *kinds, limit, offset])
+    rows = await snapshot.all(page_sql, [query, *kinds, params.limit, params.offset])
     hits = [
-        {
-            "kind": kind,
-            "id": ident,
-            "label": label,
-            "score": round(float(score), 6),
-            "snippet": snippet,
-            "url": f"/{_PATHS[kind]}/{ident}",
-        }
+        orjson.dumps(
+            {
+                "kind": kind,
+                "id": ident,
+                "label": label,
+                "score": round(float(score), 6),
+                "snippet": snippet,
+                "url": f"/{_PATHS[kind]}/{ident}",
+            }
+        )
         for kind, ident, label, score, snippet in rows
     ]
-    return total, hits
+    more = params.offset + len(hits) < total
+    return Page(
+        hits, total, params.limit, params.offset, next_offset=params.offset + params.limit if more else None
+    )

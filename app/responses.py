@@ -11,19 +11,34 @@ from starlette.responses import Response
 
 from app import formats
 from app.errors import PROBLEM_JSON
-from app.pagination import ListParams, Page, link_header, page_links
+from app.pagination import Page, PageParams, link_header, page_links
 from app.schemas import Problem
 
 
 def base_url(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}{request.url.path}"
+    """The request's URL without its query, as Starlette builds it (scheme, Host header, full path)."""
+    scope = request.scope
+    scheme = scope.get("scheme", "http")
+    for key, value in scope["headers"]:
+        if key == b"host":
+            return f"{scheme}://{value.decode('latin-1')}{scope['path']}"
+    server = scope.get("server")
+    if server is None:
+        return scope["path"]  # type: ignore[no-any-return]
+    host, port = server
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}{'' if port == default else f':{port}'}{scope['path']}"
 
 
 def list_response(
-    request: Request, params: ListParams, page: Page, model: type[BaseModel], fmt: str | None = None
+    request: Request, params: PageParams, page: Page, model: type[BaseModel], fmt: str | None = None
 ) -> Response:
     fmt = fmt or formats.chosen_format(request, params.format)
-    links = page_links(base_url(request), request.query_params.multi_items(), page)
+    links = (
+        page_links(base_url(request), request.query_params.multi_items(), page)
+        if page.docs or page.offset
+        else {}
+    )
     headers = {"X-Total-Count": str(page.total)}
     if links:
         headers["Link"] = link_header(links)
@@ -151,3 +166,19 @@ def detail_responses(model: type[BaseModel], kind: str, example_id: str) -> dict
         ),
         503: UNAVAILABLE,
     }
+
+
+LIMIT_RESPONSES = {
+    "414": "The request target (path and query) is longer than 8 KiB.",
+    "431": "The request headers exceed 16 KiB.",
+}
+
+
+def document_limits(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every operation can meet the edge's size limits (`app.edge`): say so in OpenAPI."""
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, description in LIMIT_RESPONSES.items():
+                operation["responses"].setdefault(status, {"description": description, "content": content})
+    return schema

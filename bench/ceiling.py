@@ -23,4 +23,6 @@ def _route(path: str, content_type: str, body: bytes) -> Route:
 
 def create_app() -> Starlette:
     routes = json.loads(Path(os.environ["CEILING_ROUTES"]).read_text())
-    return Starlette(routes=[_route(path, kind, Path(file).read_bytes()) for path, (kind, file) in routes.items()])
+    return Starlette(
+        routes=[_route(path, kind, Path(file).read_bytes()) for path, (kind, file) in routes.items()]
+    )

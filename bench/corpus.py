@@ -18,30 +18,186 @@ from typing import Any
 
 GENERATOR_VERSION = "4"
 FIRST = [
-    "Aleksei", "Andrei", "Anna", "Artem", "Darya", "Dmitri", "Elena", "Fedor", "Galina", "Hanna", "Igor",
-    "Ilya", "Irina", "Kastus", "Katsiaryna", "Kiril", "Larisa", "Leonid", "Maksim", "Maria", "Mikhail",
-    "Natalia", "Nikolai", "Oksana", "Oleg", "Olga", "Pavel", "Roman", "Sergei", "Sviatlana", "Taras",
-    "Tatsiana", "Uladzimir", "Valeria", "Vasil", "Viktar", "Yana", "Yuri", "Zinaida", "Zmitser",
+    "Aleksei",
+    "Andrei",
+    "Anna",
+    "Artem",
+    "Darya",
+    "Dmitri",
+    "Elena",
+    "Fedor",
+    "Galina",
+    "Hanna",
+    "Igor",
+    "Ilya",
+    "Irina",
+    "Kastus",
+    "Katsiaryna",
+    "Kiril",
+    "Larisa",
+    "Leonid",
+    "Maksim",
+    "Maria",
+    "Mikhail",
+    "Natalia",
+    "Nikolai",
+    "Oksana",
+    "Oleg",
+    "Olga",
+    "Pavel",
+    "Roman",
+    "Sergei",
+    "Sviatlana",
+    "Taras",
+    "Tatsiana",
+    "Uladzimir",
+    "Valeria",
+    "Vasil",
+    "Viktar",
+    "Yana",
+    "Yuri",
+    "Zinaida",
+    "Zmitser",
 ]
 LAST = [
-    "Antonau", "Babich", "Bialiatski", "Dashkevich", "Drozd", "Filipenka", "Hrytsenka", "Ivanou", "Kalesnik",
-    "Karpenka", "Kavaliou", "Klimovich", "Kovalenko", "Kuzmich", "Lebedzeu", "Lysenka", "Makarevich",
-    "Marozau", "Melnik", "Navumenka", "Nosau", "Palyakou", "Pashkevich", "Petrenka", "Radzivon", "Savitski",
-    "Shevchenko", "Sidarenka", "Smirnou", "Sokal", "Tkachenka", "Valodzin", "Vasilevich", "Yakubovich",
-    "Zaitsau", "Zhuk", "Zubrytski", "Hlebau", "Charniauski", "Ulasau",
+    "Antonau",
+    "Babich",
+    "Bialiatski",
+    "Dashkevich",
+    "Drozd",
+    "Filipenka",
+    "Hrytsenka",
+    "Ivanou",
+    "Kalesnik",
+    "Karpenka",
+    "Kavaliou",
+    "Klimovich",
+    "Kovalenko",
+    "Kuzmich",
+    "Lebedzeu",
+    "Lysenka",
+    "Makarevich",
+    "Marozau",
+    "Melnik",
+    "Navumenka",
+    "Nosau",
+    "Palyakou",
+    "Pashkevich",
+    "Petrenka",
+    "Radzivon",
+    "Savitski",
+    "Shevchenko",
+    "Sidarenka",
+    "Smirnou",
+    "Sokal",
+    "Tkachenka",
+    "Valodzin",
+    "Vasilevich",
+    "Yakubovich",
+    "Zaitsau",
+    "Zhuk",
+    "Zubrytski",
+    "Hlebau",
+    "Charniauski",
+    "Ulasau",
 ]
 NATIONALITIES = ["belarusian", "russian", "ukrainian", "lithuanian", "polish"]
 COUNTRIES = ["belarus", "russia", "ukraine", "lithuania", "poland"]
-UNIT_WORDS = ["Freedom", "Dawn", "Border", "Forest", "River", "Iron", "North", "Steppe", "Falcon", "Oak", "Wolf", "Storm"]
+UNIT_WORDS = [
+    "Freedom",
+    "Dawn",
+    "Border",
+    "Forest",
+    "River",
+    "Iron",
+    "North",
+    "Steppe",
+    "Falcon",
+    "Oak",
+    "Wolf",
+    "Storm",
+]
 UNIT_KINDS = ["Battalion", "Regiment", "Company", "Legion", "Brigade", "Detachment"]
 PLACE_PARTS = ["Novo", "Staro", "Vysoko", "Bela", "Chorno", "Zeleno", "Kras", "Mali", "Veli", "Dolno"]
 PLACE_ENDS = ["hrad", "pil", "dar", "vka", "mir", "slav", "horod", "lyany", "brod", "poli"]
-WORDS = (
-    "we will not stop until our country is free and the war is over the front line holds because people "
-    "trust each other every day brings new volunteers from home who want to fight for a democratic future "
-    "the regime cannot silence us the soldiers know why they are here and what they defend our families "
-    "wait for us the road is long but we are ready to walk it together history will remember this winter"
-).split()
+WORDS = [
+    "we",
+    "will",
+    "not",
+    "stop",
+    "until",
+    "our",
+    "country",
+    "is",
+    "free",
+    "and",
+    "the",
+    "war",
+    "is",
+    "over",
+    "the",
+    "front",
+    "line",
+    "holds",
+    "because",
+    "people",
+    "trust",
+    "each",
+    "other",
+    "every",
+    "day",
+    "brings",
+    "new",
+    "volunteers",
+    "from",
+    "home",
+    "who",
+    "want",
+    "to",
+    "fight",
+    "for",
+    "a",
+    "democratic",
+    "future",
+    "the",
+    "regime",
+    "cannot",
+    "silence",
+    "us",
+    "the",
+    "soldiers",
+    "know",
+    "why",
+    "they",
+    "are",
+    "here",
+    "and",
+    "what",
+    "they",
+    "defend",
+    "our",
+    "families",
+    "wait",
+    "for",
+    "us",
+    "the",
+    "road",
+    "is",
+    "long",
+    "but",
+    "we",
+    "are",
+    "ready",
+    "to",
+    "walk",
+    "it",
+    "together",
+    "history",
+    "will",
+    "remember",
+    "this",
+    "winter",
+]
 EVENT_KINDS = ["battle", "combat", "defection", "press-conference", "interview", "sabotage"]
 PER_ARTICLE = {"people": 3, "quotes": 20}
 
@@ -74,7 +230,9 @@ def _pools(rng: random.Random, articles: int) -> Pools:
                 "name": name,
                 "nationality": NATIONALITIES[index],
                 "description": f"Volunteer from {COUNTRIES[index].title()}.",
-                "alias": name.replace("ch", "tsch").replace("v", "w") if "v" in name or "ch" in name else None,
+                "alias": name.replace("ch", "tsch").replace("v", "w")
+                if "v" in name or "ch" in name
+                else None,
             }
         )
     units = []
@@ -99,7 +257,14 @@ def _article(rng: random.Random, number: int, pools: Pools) -> tuple[str, dict[s
     place_a, place_b = rng.sample(pools.places, 2)
     year = 2014 + number % 10
     sentences: list[str] = []
-    facts: dict[str, Any] = {"people": [], "units": [], "places": [], "events": [], "quotes": [], "figures": []}
+    facts: dict[str, Any] = {
+        "people": [],
+        "units": [],
+        "places": [],
+        "events": [],
+        "quotes": [],
+        "figures": [],
+    }
 
     size = rng.randrange(40, 4000)
     unit_sentence = f"The {unit['name']}, around {size} members strong, fights near {place_a['name']}."
@@ -109,8 +274,12 @@ def _article(rng: random.Random, number: int, pools: Pools) -> tuple[str, dict[s
             "id": unit["id"],
             "name": unit["name"],
             "kind": "military-unit",
-            "country": {"value": unit["country"], "certainty": "inferred", "note": "Generated.",
-                        "evidence": unit_sentence},
+            "country": {
+                "value": unit["country"],
+                "certainty": "inferred",
+                "note": "Generated.",
+                "evidence": unit_sentence,
+            },
             "places": [{"place": place_a["id"], "role": "fights near", "evidence": unit_sentence}],
             "evidence": unit_sentence,
         }
@@ -129,8 +298,13 @@ def _article(rng: random.Random, number: int, pools: Pools) -> tuple[str, dict[s
     )
     for place in (place_a, place_b):
         facts["places"].append(
-            {"id": place["id"], "name": place["name"], "kind": "city", "country": place["country"],
-             "evidence": {"text": place["name"], "occurrence": 1}}
+            {
+                "id": place["id"],
+                "name": place["name"],
+                "kind": "city",
+                "country": place["country"],
+                "evidence": {"text": place["name"], "occurrence": 1},
+            }
         )
     for person in people:
         age = rng.randrange(19, 70)
@@ -141,8 +315,12 @@ def _article(rng: random.Random, number: int, pools: Pools) -> tuple[str, dict[s
             "name": person["name"],
             "description": person["description"],
             "age": {"value": age, "evidence": f"{person['name']} ({age})"},
-            "nationality": {"value": person["nationality"], "certainty": "inferred", "note": "From the pool.",
-                            "evidence": sentence},
+            "nationality": {
+                "value": person["nationality"],
+                "certainty": "inferred",
+                "note": "From the pool.",
+                "evidence": sentence,
+            },
             "memberships": [{"unit": unit["id"], "role": "member", "evidence": sentence}],
             "evidence": sentence,
         }
@@ -194,7 +372,8 @@ def _countries() -> tuple[str, dict[str, Any]]:
     """One article naming the countries, so every other article can refer to them by id."""
     text = "Countries in this archive: " + ", ".join(c.title() for c in COUNTRIES) + "."
     places = [
-        {"id": c, "name": c.title(), "kind": "country", "country": c, "evidence": c.title()} for c in COUNTRIES
+        {"id": c, "name": c.title(), "kind": "country", "country": c, "evidence": c.title()}
+        for c in COUNTRIES
     ]
     facts = {
         "article": {

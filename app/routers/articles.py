@@ -87,8 +87,11 @@ async def get_article(
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The text."},
-        404: detail_responses(schemas.Article, "article", EXAMPLE)[404],
-        503: detail_responses(schemas.Article, "article", EXAMPLE)[503],
+        **{
+            status: response
+            for status, response in detail_responses(schemas.Article, "article", EXAMPLE).items()
+            if status in (404, 422, 503)
+        },
     },
     dependencies=[NoParams],
 )

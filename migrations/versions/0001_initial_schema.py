@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("length", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("doc", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_article")),
     )
     op.create_table(
@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.Column(
             "date_end", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=True
         ),
-        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("doc", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),
     )
     with op.batch_alter_table("event", schema=None) as batch_op:
@@ -94,7 +94,7 @@ def upgrade() -> None:
             "nationality", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=True
         ),
         sa.Column("age", sa.Integer(), nullable=True),
-        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("doc", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_person")),
     )
     with op.batch_alter_table("person", schema=None) as batch_op:
@@ -111,7 +111,7 @@ def upgrade() -> None:
         ),
         sa.Column("kind", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
         sa.Column("country", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=True),
-        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("doc", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_place")),
     )
     with op.batch_alter_table("place", schema=None) as batch_op:
@@ -145,7 +145,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=False),
         sa.Column("country", sa.String().with_variant(sa.String(collation="C"), "postgresql"), nullable=True),
         sa.Column("side", sa.String(), nullable=True),
-        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("doc", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unit")),
     )
     with op.batch_alter_table("unit", schema=None) as batch_op:
@@ -192,7 +192,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.Float(), nullable=True),
         sa.Column("subject_kind", sa.String(), nullable=True),
         sa.Column("subject_id", sa.String(), nullable=True),
-        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("doc", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["article_id"], ["article.id"], name=op.f("fk_figure_article_id_article")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_figure")),
     )
@@ -299,7 +299,7 @@ def upgrade() -> None:
         ),
         sa.Column("anonymous", sa.Boolean(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("doc", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["article_id"], ["article.id"], name=op.f("fk_quote_article_id_article")),
         sa.ForeignKeyConstraint(["speaker_id"], ["person.id"], name=op.f("fk_quote_speaker_id_person")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quote")),

@@ -84,6 +84,26 @@ async def test_cursor_paging_with_descending_sort_matches_offset_paging(client: 
     assert seen == everything
 
 
+@pytest.mark.parametrize(
+    ("path", "sort"),
+    [("/quotes", None), ("/events", "-date"), ("/figures", "amount"), ("/units", "country,-name")],
+)
+async def test_following_next_links_visits_every_record_once(
+    client: httpx.AsyncClient, path: str, sort: str | None
+) -> None:
+    query = {"limit": 3} | ({"sort": sort} if sort else {})
+    everything = ids(await client.get(path, params=query | {"limit": 500}))
+    seen: list[str] = []
+    url, pages = str(httpx.URL(path, params=query)), 0
+    while url:
+        page = (await client.get(url)).json()
+        assert page["offset"] == len(seen)
+        seen += [item["id"] for item in page["items"]]
+        url, pages = page["next"], pages + 1
+    assert seen == everything
+    assert pages == -(-len(everything) // 3)
+
+
 async def test_cursor_from_another_query_is_refused(client: httpx.AsyncClient) -> None:
     next_url = (await client.get("/people", params={"limit": 2})).json()["next"]
     cursor = httpx.URL(next_url).params["cursor"]
@@ -167,8 +187,12 @@ async def test_cors_allows_get_from_any_origin_without_credentials(client: httpx
     preflight = await client.options(
         "/people", headers={"Origin": "https://newsroom.example", "Access-Control-Request-Method": "GET"}
     )
-    assert preflight.status_code == 200
-    assert "GET" in preflight.headers["access-control-allow-methods"]
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-methods"] == "GET, HEAD"
+    refused = await client.options(
+        "/people", headers={"Origin": "https://newsroom.example", "Access-Control-Request-Method": "DELETE"}
+    )
+    assert refused.status_code == 403
 
 
 async def test_unknown_path_is_a_problem(client: httpx.AsyncClient) -> None:

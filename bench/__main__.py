@@ -1,0 +1,441 @@
+"""`python -m bench [--quick]`: measure the API against the ceiling and Datasette, in one run.
+
+1. Generate the synthetic corpora (`bench.corpus`) and load them with the real loader, timing the load.
+2. Start the real server (`python -m app serve`, production settings, one worker) on one core and drive
+   it with wrk (one thread, 16 connections) from the other, scenario by scenario.
+3. In the same run, serve each scenario's precomputed response bytes from a bare Starlette app (the
+   ceiling) and the equivalent query from Datasette on the same SQLite file.
+4. Print a table and one line per figure (`ratio <name> <value>`, `p99_ms <name> <value>`, …); a full run
+   also writes bench/results/latest.json and the results section of BENCH.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.pagination import Cursor
+from app.params import QuoteParams
+from app.settings import PROJECT_DIR
+from bench.corpus import generate
+
+BENCH_DIR = Path(__file__).parent
+WORK = Path(os.environ.get("BENCH_WORK", "/tmp/newsfacts-bench"))
+LUA = BENCH_DIR / "wrk" / "paths.lua"
+# Articles per corpus size: a synthetic article holds about 122 facts.
+SIZES = {"10k": 82, "1m": 8300}
+QUICK_SIZES = {"10k": 82}
+
+
+@dataclass
+class Run:
+    name: str
+    target: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class Results:
+    machine: dict[str, Any]
+    quick: bool
+    loader: dict[str, Any] = field(default_factory=dict)
+    runs: list[Run] = field(default_factory=list)
+    figures: dict[str, float] = field(default_factory=dict)
+
+    def run(self, name: str) -> Run:
+        return next(r for r in self.runs if r.name == name)
+
+
+def _machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pinned(core: int, command: list[str]) -> list[str]:
+    """Server on one core, load generator on the other: they do not fight for the same CPU."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        return ["taskset", "-c", str(core), *command]
+    return command
+
+
+@contextmanager
+def _process(
+    command: list[str], env: dict[str, str], port: int, probe: str, log: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """Start a server; yields it with the seconds it took to answer `probe`."""
+    started = time.perf_counter()
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            _pinned(1, command), env=os.environ | env, stdout=output, stderr=output, cwd=PROJECT_DIR
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{command[0:4]} did not start; see {log}")
+                time.sleep(0.02)
+            yield process, time.perf_counter() - started
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _api(database: Path, port: int, cache: bool, log: Path) -> Any:
+    env = {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WORKERS": "1",
+        "CACHE_MB": "64" if cache else "0",
+        "LOG_LEVEL": "info",
+    }
+    return _process([sys.executable, "-m", "app", "serve", "--no-load"], env, port, "/health", log)
+
+
+def _uvicorn(app: str, port: int, env: dict[str, str], log: Path) -> Any:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return _process(command, env, port, "/ping" if "ceiling" in app else "/", log)
+
+
+def _wrk(base: str, paths: list[str], name: str, target: str, seconds: int) -> Run:
+    listing = WORK / f"paths-{name}.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    command = _pinned(
+        0, ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-s", str(LUA), base, "--", str(listing)]
+    )
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    percentiles = {
+        m.group(1): _ms(m.group(2), m.group(3))
+        for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", output, re.M)
+    }
+    errors = 0
+    for pattern in (
+        r"Non-2xx or 3xx responses: (\d+)",
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+    ):
+        found = re.search(pattern, output)
+        if found:
+            errors += sum(int(g) for g in found.groups())
+    return Run(name, target, rps, percentiles.get("50", 0.0), percentiles.get("99", 0.0), errors)
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _rss_mb(process: subprocess.Popen[bytes]) -> float:
+    """Peak resident memory of the server (its own process: one worker runs in-process)."""
+    pid = process.pid
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    for candidate in [*children, str(pid)]:
+        status = Path(f"/proc/{candidate}/status")
+        if status.exists() and "python" in Path(f"/proc/{candidate}/cmdline").read_text():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _corpus(size: str, articles: int, results: Results, timed: bool) -> Path:
+    seeds = generate(WORK / f"seeds-{size}", articles)
+    database = WORK / f"{size}.db"
+    stamp = WORK / f"{size}.db.loaded"
+    signature = (seeds / ".generated").read_text()
+    if timed or not database.exists() or not stamp.exists() or stamp.read_text() != signature:
+        started = time.perf_counter()
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "load",
+                "--quiet",
+                "--seeds",
+                str(seeds),
+                "--database-url",
+                f"sqlite:///{database}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=PROJECT_DIR,
+        )
+        seconds = time.perf_counter() - started
+        facts = int(re.search(r"([\d,]+) facts", completed.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+        stamp.write_text(signature)
+        if timed:
+            results.loader = {
+                "corpus": size,
+                "facts": facts,
+                "seconds": round(seconds, 2),
+                "facts_per_s": round(facts / seconds),
+            }
+    return database
+
+
+def _sample(database: Path) -> dict[str, list[str]]:
+    """Paths for each scenario, drawn from the database with a fixed order (deterministic)."""
+    with sqlite3.connect(database) as db:
+        speakers = [
+            r[0]
+            for r in db.execute(
+                "SELECT speaker_id FROM quote GROUP BY speaker_id ORDER BY count(*) DESC, speaker_id"
+            )
+        ]
+        quotes = [r[0] for r in db.execute("SELECT id FROM quote ORDER BY id")]
+        total = len(quotes)
+        step = max(1, total // 2000)
+        deep = []
+        for offset in range(int(total * 0.9), total - 10, max(1, total // 400))[:50]:
+            keys = db.execute(
+                "SELECT article_id, start, id FROM quote ORDER BY article_id, start, id LIMIT 1 OFFSET ?",
+                (offset - 1,),
+            ).fetchone()
+            params = QuoteParams(limit=10)
+            deep.append(f"/quotes?limit=10&cursor={Cursor(offset, list(keys)).encode(params)}")
+    words = [
+        "freedom",
+        "regime",
+        "volunteers",
+        "winter",
+        "families",
+        "history",
+        "democratic",
+        "border",
+        "forest",
+        "trust",
+    ]
+    surnames = ["babich", "drozd", "melnik", "zhuk", "sokal", "nosau", "kalesnik", "marozau"]
+    return {
+        "hot": [f"/quotes?speaker={speakers[0]}"],
+        "cold": [f"/quotes?speaker={s}" for s in speakers],
+        "detail": [f"/quotes/{q}" for q in quotes[::step]],
+        "search": [f"/search?q={w}+{s}" for w in words for s in surnames] + [f"/search?q={w}" for w in words],
+        "csv": [
+            f"/quotes?limit=500&format=csv&offset={o}"
+            for o in range(0, max(1, total - 500), max(500, total // 100))
+        ],
+        "deep": deep,
+        "datasette": [
+            f"/{database.stem}/quote.json?speaker_id={s}&_shape=objects&_size=50&_sort=id" for s in speakers
+        ],
+    }
+
+
+def _ceiling_routes(base: str, paths: dict[str, list[str]]) -> Path:
+    """Fetch one response per scenario from the real API; the ceiling serves exactly those bytes."""
+    routes = {}
+    for name in ("hot", "cold", "detail"):
+        response = httpx.get(base + paths[name][len(paths[name]) // 2])
+        response.raise_for_status()
+        file = WORK / f"ceiling-{name}.bin"
+        file.write_bytes(response.content)
+        routes[f"/{name}"] = [response.headers["content-type"], str(file)]
+    routes["/ping"] = ["text/plain", str(WORK / "ceiling-ping.bin")]
+    (WORK / "ceiling-ping.bin").write_bytes(b"ok")
+    listing = WORK / "ceiling-routes.json"
+    listing.write_text(json.dumps(routes))
+    return listing
+
+
+def _measure_api(
+    results: Results,
+    size: str,
+    database: Path,
+    paths: dict[str, list[str]],
+    seconds: int,
+    scenarios: list[str],
+) -> None:
+    port = _free_port()
+    with _api(database, port, cache=False, log=WORK / f"api-{size}-nocache.log") as (process, startup):
+        base = f"http://127.0.0.1:{port}"
+        results.figures[f"startup_s_{size}"] = round(startup, 3)
+        for name in scenarios:
+            httpx.get(base + paths[name][0])  # warm the connection's statement cache
+            results.runs.append(_wrk(base, paths[name], f"{name}_{size}", "api (no cache)", seconds))
+        results.figures[f"rss_mb_{size}"] = round(_rss_mb(process), 1)
+
+
+def run(quick: bool) -> Results:
+    if not shutil.which("wrk"):
+        raise SystemExit("the benchmark needs wrk: apt-get install wrk")
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = Results(_machine(), quick)
+    seconds = 1 if quick else 8
+    sizes = QUICK_SIZES if quick else SIZES
+    large = "10k" if quick else "1m"
+    databases = {
+        size: _corpus(size, articles, results, timed=size == large) for size, articles in sizes.items()
+    }
+    paths = {size: _sample(db) for size, db in databases.items()}
+    big = paths[large]
+
+    port = _free_port()
+    with _api(databases[large], port, cache=True, log=WORK / "api-cached.log") as (_server, _):
+        base = f"http://127.0.0.1:{port}"
+        routes = _ceiling_routes(base, big)
+        httpx.get(base + big["hot"][0])
+        results.runs.append(_wrk(base, big["hot"], "hot", "api", seconds))
+    ceiling_port = _free_port()
+    with _uvicorn(
+        "bench.ceiling:create_app", ceiling_port, {"CEILING_ROUTES": str(routes)}, WORK / "ceiling.log"
+    ):
+        for name in ("hot", "cold", "detail"):
+            results.runs.append(
+                _wrk(f"http://127.0.0.1:{ceiling_port}", [f"/{name}"], f"ceiling_{name}", "ceiling", seconds)
+            )
+
+    scenarios = ["cold", "detail", "search"] if quick else ["cold", "detail", "search", "csv", "deep"]
+    _measure_api(results, large, databases[large], big, seconds, scenarios)
+    if not quick:
+        _measure_api(
+            results, "10k", databases["10k"], paths["10k"], seconds, ["cold", "detail", "search", "deep"]
+        )
+
+    if shutil.which("datasette") or (Path(sys.executable).parent / "datasette").exists():
+        datasette_port = _free_port()
+        command = [
+            str(Path(sys.executable).parent / "datasette"),
+            "serve",
+            "--immutable",
+            str(databases[large]),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(datasette_port),
+            "--setting",
+            "default_page_size",
+            "50",
+        ]
+        with _process(command, {}, datasette_port, "/-/versions.json", WORK / "datasette.log"):
+            results.runs.append(
+                _wrk(
+                    f"http://127.0.0.1:{datasette_port}", big["datasette"], "datasette", "datasette", seconds
+                )
+            )
+
+    _figures(results, large, quick)
+    return results
+
+
+def _figures(results: Results, large: str, quick: bool) -> None:
+    f = results.figures
+    r = results.run
+    f["ratio_hot_vs_ceiling"] = round(r("hot").requests_per_s / r("ceiling_hot").requests_per_s, 3)
+    f["ratio_cold_vs_ceiling"] = round(
+        r(f"cold_{large}").requests_per_s / r("ceiling_cold").requests_per_s, 3
+    )
+    f["ratio_detail_vs_ceiling"] = round(
+        r(f"detail_{large}").requests_per_s / r("ceiling_detail").requests_per_s, 3
+    )
+    if any(run.name == "datasette" for run in results.runs):
+        f["ratio_vs_datasette"] = round(r(f"cold_{large}").requests_per_s / r("datasette").requests_per_s, 2)
+    if not quick:
+        for name in ("detail", "cold", "search", "deep"):
+            f[f"ratio_growth_{name}"] = round(r(f"{name}_1m").p50_ms / max(r(f"{name}_10k").p50_ms, 0.001), 2)
+
+
+def report(results: Results) -> str:
+    lines = [f"{'run':<16} {'served by':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"]
+    for run_ in results.runs:
+        lines.append(
+            f"{run_.name:<16} {run_.target:<16} {run_.requests_per_s:>9.0f} {run_.p50_ms:>8.2f} {run_.p99_ms:>8.2f} {run_.errors:>7}"
+        )
+    lines.append("")
+    if results.loader:
+        lines.append(f"loader {results.loader['facts']:,} facts in {results.loader['seconds']} s")
+    for name, value in results.figures.items():
+        if name.startswith("ratio_"):
+            lines.append(f"ratio {name.removeprefix('ratio_')} {value}")
+    for run_ in results.runs:
+        lines.append(f"p99_ms {run_.name} {run_.p99_ms:.2f}")
+    if results.loader:
+        lines.append(f"facts_per_s loader {results.loader['facts_per_s']}")
+    for name, value in results.figures.items():
+        if name.startswith("startup_s_"):
+            lines.append(f"seconds health_after_start_{name.removeprefix('startup_s_')} {value}")
+        if name.startswith("rss_mb_"):
+            lines.append(f"mb rss_{name.removeprefix('rss_mb_')} {value}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small corpus, 1 s per run (under a minute)")
+    args = parser.parse_args()
+    results = run(args.quick)
+    text = report(results)
+    print(text)
+    errors = sum(run_.errors for run_ in results.runs)
+    if not args.quick:
+        out = BENCH_DIR / "results"
+        out.mkdir(exist_ok=True)
+        (out / "latest.json").write_text(json.dumps(asdict(results), indent=2))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
