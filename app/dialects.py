@@ -130,19 +130,35 @@ class Dialect:
         weight = "B" if body_only else ""
         return " & ".join(f"{term}:*{weight}" for term in terms)
 
+    def search_params(
+        self, query: str, kinds: list[str], limit: int, offset: int
+    ) -> tuple[list[Any], list[Any]]:
+        """The parameters of `search_sql`'s two statements."""
+        page = [query, *kinds, limit, offset]
+        return [query, *kinds], [*page, query] if self.backend == "sqlite" else page
+
     def search_sql(self, kinds: list[str] | None) -> tuple[str, str]:
-        """(count SQL, page SQL). Parameters: query, *kinds for the count; query, *kinds, limit, offset for the page."""
+        """(count SQL, page SQL) for a full-text query, optionally narrowed to some kinds."""
         p = self.placeholder
         kind_filter = f" AND s.kind IN ({', '.join(p for _ in kinds)})" if kinds else ""
         if self.backend == "sqlite":
             where = f"search_fts MATCH {p}{kind_filter}"
             count = f"SELECT count(*) FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid WHERE {where}"
+            if not kinds:
+                count = f"SELECT count(*) FROM search_fts WHERE search_fts MATCH {p}"
             score = f"-bm25(search_fts, 10.0, 1.0) * {_BOOST_SQL}"
-            page = (
-                f"SELECT s.kind, s.entity_id, s.label, {score} AS score, "
-                f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
+            # Rank every match, but make snippets for the page only: snippet() is the costly part.
+            top = (
+                f"SELECT search_fts.rowid AS hit, {score} AS score, s.kind AS kind, s.entity_id AS entity_id "
                 f"FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid WHERE {where} "
                 f"ORDER BY score DESC, s.kind, s.entity_id LIMIT {p} OFFSET {p}"
+            )
+            page = (
+                f"SELECT top.kind, top.entity_id, e.label, top.score, "
+                f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
+                f"FROM ({top}) AS top JOIN search_fts ON search_fts.rowid = top.hit "
+                f"JOIN search_entry e ON e.id = top.hit WHERE search_fts MATCH {p} "
+                "ORDER BY top.score DESC, top.kind, top.entity_id"
             )
             return count, page
         where = f"s.document @@ to_tsquery('newsfacts', {p}){kind_filter}"

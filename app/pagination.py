@@ -11,7 +11,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -148,22 +148,24 @@ class Page:
     next_offset: int | None = None  # for lists paged by offset only (search)
 
 
-def page_links(base_url: str, query: list[tuple[str, str]], page: Page) -> dict[str, str]:
-    """URLs of the neighbouring pages, keeping every other parameter as the client sent it."""
-    kept = [(key, value) for key, value in query if key not in ("offset", "cursor")]
+def page_links(base_url: str, query: str, page: Page) -> dict[str, str]:
+    """URLs of the neighbouring pages: the request's own query string as the client sent it, with only
+    `offset` and `cursor` replaced."""
+    kept = "&".join(
+        part
+        for part in query.split("&")
+        if part and unquote_plus(part.split("=", 1)[0]) not in ("offset", "cursor")
+    )
+    base = f"{base_url}?{kept}&" if kept else f"{base_url}?"
     links = {}
     if page.next_cursor is not None:
-        links["next"] = f"{base_url}?{urlencode([*kept, ('cursor', page.next_cursor)])}"
+        links["next"] = f"{base}cursor={page.next_cursor}"
     elif page.next_offset is not None:
-        links["next"] = f"{base_url}?{urlencode([*kept, ('offset', str(page.next_offset))])}"
+        links["next"] = f"{base}offset={page.next_offset}"
     if page.offset > 0:
         previous = max(0, page.offset - page.limit)
-        links["prev"] = (
-            f"{base_url}?{urlencode([*kept, ('offset', str(previous))])}"
-            if previous
-            else (f"{base_url}?{urlencode(kept)}" if kept else base_url)
-        )
-        links["first"] = f"{base_url}?{urlencode(kept)}" if kept else base_url
+        links["prev"] = f"{base}offset={previous}" if previous else base.rstrip("?&")
+        links["first"] = base.rstrip("?&")
     return links
 
 

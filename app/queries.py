@@ -320,10 +320,7 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Pag
             )
         offset = cursor.offset
         _keyset(order, cursor.keys, where)
-    key_columns = ", ".join(key.column for key, _ in order)
-    sql = (
-        f"SELECT doc, {key_columns} FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
-    )
+    sql = f"SELECT doc, id FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
     values = [*where.params, params.limit + 1]
     if params.cursor is None and offset:
         sql += f" OFFSET {p}"
@@ -333,7 +330,10 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Pag
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
-        next_cursor = Cursor(offset + params.limit, list(rows[-1][1:])).encode(params)
+        # Only the last row's sort key is needed (for the cursor), so it is read for that row alone.
+        key_columns = ", ".join(key.column for key, _ in order)
+        last = await snapshot.all(f"SELECT {key_columns} FROM {resource.table} WHERE id = {p}", [rows[-1][1]])
+        next_cursor = Cursor(offset + params.limit, list(last[0])).encode(params)
     if not filtered:
         total = snapshot.info.counts.get(kind, 0)  # counted at load time
     elif next_cursor is None and params.cursor is None and (rows or not offset):
@@ -405,8 +405,9 @@ async def search(snapshot: Snapshot, params: SearchParams) -> Page:
     dialect = snapshot.dialect
     count_sql, page_sql = dialect.search_sql(kinds or None)
     query = dialect.fts_query(terms)
-    total = (await snapshot.all(count_sql, [query, *kinds]))[0][0]
-    rows = await snapshot.all(page_sql, [query, *kinds, params.limit, params.offset])
+    count_params, page_params = dialect.search_params(query, kinds, params.limit, params.offset)
+    total = (await snapshot.all(count_sql, count_params))[0][0]
+    rows = await snapshot.all(page_sql, page_params)
     hits = [
         orjson.dumps(
             {

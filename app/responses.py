@@ -34,11 +34,7 @@ def list_response(
     request: Request, params: PageParams, page: Page, model: type[BaseModel], fmt: str | None = None
 ) -> Response:
     fmt = fmt or formats.chosen_format(request, params.format)
-    links = (
-        page_links(base_url(request), request.query_params.multi_items(), page)
-        if page.docs or page.offset
-        else {}
-    )
+    links = page_links(base_url(request), request.scope["query_string"].decode("latin-1"), page)
     headers = {"X-Total-Count": str(page.total)}
     if links:
         headers["Link"] = link_header(links)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 FIRST = [
     "Aleksei",
     "Andrei",
@@ -120,84 +120,29 @@ UNIT_WORDS = [
 UNIT_KINDS = ["Battalion", "Regiment", "Company", "Legion", "Brigade", "Detachment"]
 PLACE_PARTS = ["Novo", "Staro", "Vysoko", "Bela", "Chorno", "Zeleno", "Kras", "Mali", "Veli", "Dolno"]
 PLACE_ENDS = ["hrad", "pil", "dar", "vka", "mir", "slav", "horod", "lyany", "brod", "poli"]
-WORDS = [
-    "we",
-    "will",
-    "not",
-    "stop",
-    "until",
-    "our",
-    "country",
-    "is",
-    "free",
-    "and",
-    "the",
-    "war",
-    "is",
-    "over",
-    "the",
-    "front",
-    "line",
-    "holds",
-    "because",
-    "people",
-    "trust",
-    "each",
-    "other",
-    "every",
-    "day",
-    "brings",
-    "new",
-    "volunteers",
-    "from",
-    "home",
-    "who",
-    "want",
+# Quotes are drawn from a Zipf-distributed vocabulary, as words in real text are: a few very common
+# words, a long tail of rare ones. Real function and topic words head a tail of generated ones.
+COMMON_WORDS = ["the", "and", "to", "of", "a", "in", "we", "is", "that", "for", "it", "not", "our", "they", "will", "be", "are", "this", "with", "on", "have", "but", "was", "at", "from", "war", "people", "country", "freedom", "regime", "front", "soldiers", "volunteers", "home", "future", "history", "families", "army", "border", "winter", "city", "fight", "democracy"]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ra",
     "to",
-    "fight",
-    "for",
-    "a",
-    "democratic",
-    "future",
-    "the",
-    "regime",
-    "cannot",
-    "silence",
-    "us",
-    "the",
-    "soldiers",
-    "know",
-    "why",
-    "they",
-    "are",
-    "here",
-    "and",
-    "what",
-    "they",
-    "defend",
-    "our",
-    "families",
-    "wait",
-    "for",
-    "us",
-    "the",
-    "road",
-    "is",
-    "long",
-    "but",
-    "we",
-    "are",
-    "ready",
-    "to",
-    "walk",
-    "it",
-    "together",
-    "history",
-    "will",
-    "remember",
-    "this",
-    "winter",
+    "vi",
+    "za",
+    "shu",
+    "dre",
+    "bel",
+    "gor",
+    "pol",
+    "vin",
+    "sta",
+    "mar",
 ]
+VOCABULARY_SIZE = 6000
+ZIPF_EXPONENT = 1.07
 EVENT_KINDS = ["battle", "combat", "defection", "press-conference", "interview", "sabotage"]
 PER_ARTICLE = {"people": 3, "quotes": 20}
 
@@ -246,8 +191,28 @@ def _pools(rng: random.Random, articles: int) -> Pools:
     return Pools(people, units, places)
 
 
+def _vocabulary() -> tuple[list[str], list[float]]:
+    """The words and their cumulative Zipf weights (rank r has weight 1 / r ** ZIPF_EXPONENT)."""
+    words = list(COMMON_WORDS)
+    seen = set(words)
+    rng = random.Random(7)
+    while len(words) < VOCABULARY_SIZE:
+        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randrange(2, 5)))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    cumulative, total = [], 0.0
+    for rank in range(1, len(words) + 1):
+        total += 1 / rank**ZIPF_EXPONENT
+        cumulative.append(total)
+    return words, cumulative
+
+
+VOCABULARY, CUMULATIVE = _vocabulary()
+
+
 def _sentence(rng: random.Random, words: int) -> str:
-    chosen = [rng.choice(WORDS) for _ in range(words)]
+    chosen = rng.choices(VOCABULARY, cum_weights=CUMULATIVE, k=words)
     return " ".join(chosen).capitalize() + "."
 
 
