@@ -27,3 +27,18 @@ async def no_query_parameters(request: Request) -> None:
 
 
 NoParams = Depends(no_query_parameters)
+
+
+async def single_values(request: Request) -> None:
+    """A parameter given twice is refused: which one was meant cannot be known, and keeping either would
+    silently drop the other."""
+    seen = set()
+    for name, value in request.query_params.multi_items():
+        if name in seen:
+            raise InvalidParameter(
+                name, "is given more than once; for several values give one comma-separated list (a,b)", value
+            )
+        seen.add(name)
+
+
+SingleValues = Depends(single_values)

@@ -165,9 +165,10 @@ def _fsync(path: Path) -> None:
 
 
 def _os_problem(exc: BaseException, where: Path) -> LoadError:
-    code = getattr(exc, "errno", None)
-    text = str(exc).lower()
-    if code == errno.ENOSPC or "disk is full" in text or "no space" in text:
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    code = getattr(cause, "errno", None)
+    text = str(cause).lower()
+    if code in (errno.ENOSPC, errno.EFBIG) or "disk is full" in text or "no space" in text:
         reason = f"no space left on the disk holding {where}; free some space or point DATABASE_URL elsewhere"
     elif (
         code in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.ENOENT)
@@ -175,8 +176,12 @@ def _os_problem(exc: BaseException, where: Path) -> LoadError:
         or "unable to open" in text
     ):
         reason = f"cannot write in {where}; make the folder writable or point DATABASE_URL elsewhere"
+    elif "disk i/o error" in text:
+        reason = (
+            f"the disk holding {where} refused a write (disk I/O error: full, over a size limit, or failing)"
+        )
     else:
-        reason = f"writing {where} failed: {exc}"
+        reason = f"writing in {where} failed: {cause}"
     return LoadError(f"{reason}. The previous database is untouched.")
 
 

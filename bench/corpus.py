@@ -122,7 +122,51 @@ PLACE_PARTS = ["Novo", "Staro", "Vysoko", "Bela", "Chorno", "Zeleno", "Kras", "M
 PLACE_ENDS = ["hrad", "pil", "dar", "vka", "mir", "slav", "horod", "lyany", "brod", "poli"]
 # Quotes are drawn from a Zipf-distributed vocabulary, as words in real text are: a few very common
 # words, a long tail of rare ones. Real function and topic words head a tail of generated ones.
-COMMON_WORDS = ["the", "and", "to", "of", "a", "in", "we", "is", "that", "for", "it", "not", "our", "they", "will", "be", "are", "this", "with", "on", "have", "but", "was", "at", "from", "war", "people", "country", "freedom", "regime", "front", "soldiers", "volunteers", "home", "future", "history", "families", "army", "border", "winter", "city", "fight", "democracy"]
+COMMON_WORDS = [
+    "the",
+    "and",
+    "to",
+    "of",
+    "a",
+    "in",
+    "we",
+    "is",
+    "that",
+    "for",
+    "it",
+    "not",
+    "our",
+    "they",
+    "will",
+    "be",
+    "are",
+    "this",
+    "with",
+    "on",
+    "have",
+    "but",
+    "was",
+    "at",
+    "from",
+    "war",
+    "people",
+    "country",
+    "freedom",
+    "regime",
+    "front",
+    "soldiers",
+    "volunteers",
+    "home",
+    "future",
+    "history",
+    "families",
+    "army",
+    "border",
+    "winter",
+    "city",
+    "fight",
+    "democracy",
+]
 SYLLABLES = [
     "ka",
     "lo",
@@ -159,7 +203,8 @@ def _slug(text: str) -> str:
 
 
 def _pools(rng: random.Random, articles: int) -> Pools:
-    people, seen = [], set()
+    people: list[dict[str, Any]] = []
+    seen: set[str] = set()
     while len(people) < max(40, articles * PER_ARTICLE["people"] // 4):
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
         if len(people) >= len(FIRST) * len(LAST) // 2:

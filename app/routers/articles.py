@@ -9,7 +9,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from app import pages, queries, schemas
 from app.database import Snapshot
-from app.dependencies import NoParams, SnapshotDep
+from app.dependencies import NoParams, SingleValues, SnapshotDep
 from app.facts_file import ID_PATTERN
 from app.formats import chosen_format
 from app.params import ArticleParams
@@ -40,6 +40,7 @@ class ArticleFormat(BaseModel):
     operation_id="list_articles",
     response_class=Response,
     responses=list_responses(schemas.ArticleList),
+    dependencies=[SingleValues],
 )
 async def list_articles(
     request: Request, params: Annotated[ArticleParams, Query()], snapshot: SnapshotDep

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app import queries, schemas
-from app.dependencies import NoParams, SnapshotDep
+from app.dependencies import NoParams, SingleValues, SnapshotDep
 from app.facts_file import ID_PATTERN
 from app.pagination import ListParams
 from app.params import EventParams, FigureParams, PeopleParams, PlaceParams, QuoteParams, UnitParams
@@ -133,6 +133,7 @@ def _router(resource: RecordResource) -> APIRouter:
         operation_id=f"list_{resource.path}",
         response_class=Response,
         responses=list_responses(resource.list_model),
+        dependencies=[SingleValues],
     )
     router.add_api_route(
         "/{id}",

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app import queries, schemas
-from app.dependencies import SnapshotDep
+from app.dependencies import SingleValues, SnapshotDep
 from app.params import SearchParams
 from app.responses import list_response, list_responses
 
@@ -22,6 +22,7 @@ router = APIRouter(tags=["search"])
     operation_id="search",
     response_class=Response,
     responses=list_responses(schemas.SearchHitList),
+    dependencies=[SingleValues],
 )
 async def search(
     request: Request, params: Annotated[SearchParams, Query()], snapshot: SnapshotDep
