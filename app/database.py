@@ -213,12 +213,19 @@ class PostgresDatabase:
         from sqlalchemy.engine import make_url
 
         sa_url = make_url(url)
-        self.conninfo = sa_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        given_options = sa_url.query.get("options", "")  # such as a search_path of the operator's choosing
+        self.conninfo = (
+            sa_url.set(drivername="postgresql")
+            .difference_update_query(["options"])
+            .render_as_string(hide_password=False)
+        )
         self.display = sa_url.render_as_string(hide_password=True)
         self.dialect = Dialect("postgresql")
         self.expected_revision = expected_revision
         # Read-only by default and bounded in time, for every connection the pool hands out.
-        options = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
+        options = (
+            f"{given_options} -c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
+        )
         self.pool = AsyncConnectionPool(
             self.conninfo,
             min_size=1,

@@ -1,0 +1,136 @@
+"""PostgreSQL as the shared backend: loads are atomic, readers never see half a load, and several API
+replicas serve one database. Each test works in a schema of its own (the API suite shares `public`)."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.loader import load
+from app.settings import PROJECT_DIR, Settings, load_settings
+from bench.corpus import generate
+from tests.conftest import REAL_SEEDS, copy_seeds, postgres_or_skip
+from tests.live_server import live_server
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def schema_url() -> Iterator[str]:
+    """The test database, with a fresh schema first on the search path."""
+    base = postgres_or_skip()
+    schema = f"loadtest_{secrets.token_hex(4)}"
+    conninfo = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    # The text-search configuration and the extensions live in public, shared by every schema.
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema},public"})
+    yield url.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _settings(url: str, seeds: Path) -> Settings:
+    return load_settings(database_url=url, seeds_dir=seeds, log_level="warning")
+
+
+def _counts(url: str) -> tuple[int, str]:
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as connection:
+        people = connection.execute("SELECT count(*) FROM person").fetchone()
+        version = connection.execute("SELECT value FROM dataset WHERE key = 'version'").fetchone()
+    assert people is not None and version is not None
+    return int(people[0]), str(version[0])
+
+
+def test_a_killed_load_is_rolled_back_and_the_previous_data_stays(schema_url: str, tmp_path: Path) -> None:
+    load(_settings(schema_url, REAL_SEEDS))
+    before = _counts(schema_url)
+    big = generate(tmp_path / "big", 1200)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "load", "--quiet", "--seeds", str(big), "--database-url", schema_url],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    conninfo = (
+        make_url(schema_url).set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    )
+    deadline = time.monotonic() + 120
+    with psycopg.connect(conninfo, autocommit=True) as watcher:
+        while True:  # wait until the loader is copying rows inside its transaction
+            busy = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %'"
+            ).fetchone()
+            if busy and busy[0]:
+                break
+            assert process.poll() is None, "the load ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    time.sleep(0.5)  # the server notices the lost connection and rolls back
+    assert _counts(schema_url) == before
+
+
+def test_readers_see_the_old_data_or_the_new_never_half(schema_url: str, tmp_path: Path) -> None:
+    small, larger = REAL_SEEDS, copy_seeds(tmp_path / "seeds")
+    load(_settings(schema_url, small))
+    old = _counts(schema_url)
+    seen: set[tuple[int, str]] = set()
+    stop = threading.Event()
+
+    def read() -> None:
+        conninfo = make_url(schema_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            while not stop.is_set():
+                with connection.transaction():
+                    connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    people = connection.execute("SELECT count(*) FROM person").fetchone()
+                    version = connection.execute("SELECT value FROM dataset WHERE key = 'version'").fetchone()
+                    if people and version:
+                        seen.add((int(people[0]), str(version[0])))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        load(_settings(schema_url, larger))
+        load(_settings(schema_url, small))
+        load(_settings(schema_url, larger))
+    finally:
+        stop.set()
+        reader.join()
+    new = _counts(schema_url)
+    assert new != old
+    assert seen <= {old, new}, f"a reader saw a mix: {seen - {old, new}}"
+
+
+def test_two_replicas_serve_one_database_and_both_follow_a_reload(schema_url: str, tmp_path: Path) -> None:
+    settings = _settings(schema_url, REAL_SEEDS)
+    load(settings)
+    with live_server(settings) as first, live_server(settings, extra_env={"DB_POOL_SIZE": "2"}) as second:
+        versions = {httpx.get(f"{base}/health").json()["dataset"]["version"] for base in (first, second)}
+        assert len(versions) == 1
+        for base in (first, second):
+            quotes = httpx.get(f"{base}/quotes", params={"speaker": "pavel-kulazhanka"}).json()
+            assert [q["id"] for q in quotes["items"]] == [
+                "kulazhanka-independent-ukraine",
+                "kulazhanka-first-stop",
+            ]
+        load(_settings(schema_url, copy_seeds(tmp_path / "seeds")))
+        after = {httpx.get(f"{base}/health").json()["dataset"]["version"] for base in (first, second)}
+        assert len(after) == 1
+        assert after != versions
+        for base in (first, second):
+            assert httpx.get(f"{base}/people/test-spokesman").status_code == 200
