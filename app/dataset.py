@@ -20,7 +20,6 @@ from typing import Any
 
 from app import documents
 from app.facts_file import (
-    ID_PATTERN,
     Alias,
     Claim,
     DateSpec,
@@ -30,6 +29,7 @@ from app.facts_file import (
     Snippet,
 )
 from app.folding import fold
+from app.identifiers import ID_PATTERN
 from app.seed_files import ArticleSeed, SeedError, SeedErrors, article_folders, read_article
 
 # Bump when the stored representation changes, so a new build gets a new dataset version (and ETags).
@@ -38,28 +38,19 @@ WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 KINDS = ("person", "unit", "place", "event", "quote", "figure")
 
 
-@dataclass
+@dataclass(slots=True)
 class EvidenceItem:
-    field: str
+    """A span of an article and the fact it supports. Serialised by orjson as it is (a dataclass), so
+    the field order here is the order of the keys in the API."""
+
     article: str
     start: int
     end: int
     text: str
     certainty: str
+    field: str
+    related: str | None
     note: str | None
-    related: str | None = None
-
-    def as_doc(self) -> dict[str, Any]:
-        return {
-            "article": self.article,
-            "start": self.start,
-            "end": self.end,
-            "text": self.text,
-            "certainty": self.certainty,
-            "field": self.field,
-            "related": self.related,
-            "note": self.note,
-        }
 
 
 @dataclass
@@ -87,6 +78,7 @@ class Entity:
     inferred: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[EvidenceItem] = field(default_factory=list)
     ages: list[dict[str, Any]] = field(default_factory=list)
+    evidence_docs: list[EvidenceItem] | None = None  # the evidence as served, built once by `documents`
 
     def link(self, name: str, new: Link) -> None:
         """Add a link once; the same link stated in two articles is one link (first certainty kept)."""
@@ -161,6 +153,10 @@ class _ArticleContext:
         suffix: str | None = None,
     ) -> tuple[int, int] | None:
         """The offsets of `words` in the text: exactly one match, or the match the selectors pick."""
+        if occurrence is None and prefix is None and suffix is None:  # the common case, in two C calls
+            start = self.text.find(words)
+            if start != -1 and self.text.find(words, start + 1) == -1:
+                return start, start + len(words)
         positions = self._positions(words)
         if not positions:
             self.error(
@@ -202,22 +198,23 @@ class _ArticleContext:
         related: str | None = None,
     ) -> list[EvidenceItem]:
         items = []
+        kind = field_name.split("[")[0].split(".")[0]
         for index, snippet in enumerate(snippets):
             where = f"{field_name}[{index}]" if len(snippets) > 1 else field_name
             span = self.locate(snippet.text, where, snippet.occurrence, snippet.prefix, snippet.suffix)
             if span is None:
                 continue
-            inferred = "inferred" if "inferred" in (certainty, snippet.certainty) else "stated"
+            inferred = "inferred" if certainty == "inferred" or snippet.certainty == "inferred" else "stated"
             items.append(
                 EvidenceItem(
-                    field=field_name.split("[")[0].split(".")[0],
-                    article=self.article,
-                    start=span[0],
-                    end=span[1],
-                    text=snippet.text,
-                    certainty=inferred,
-                    note=snippet.note or note,
-                    related=related,
+                    self.article,
+                    span[0],
+                    span[1],
+                    snippet.text,
+                    inferred,
+                    kind,
+                    related,
+                    snippet.note or note,
                 )
             )
         return items
@@ -596,7 +593,7 @@ class _Builder:
             note=speaker.note,
         )
         entity.evidence.append(
-            EvidenceItem("quote", ctx.article, span[0], span[1], quote.text, "stated", None)
+            EvidenceItem(ctx.article, span[0], span[1], quote.text, "stated", "quote", None, None)
         )
         self._provenance(
             ctx, entity, "speaker", speaker.evidence, speaker.certainty, speaker.note, speaker.person
@@ -668,7 +665,7 @@ class _Builder:
             note=figure.note,
         )
         entity.evidence.append(
-            EvidenceItem("figure", ctx.article, span[0], span[1], figure.text, figure.certainty, None)
+            EvidenceItem(ctx.article, span[0], span[1], figure.text, figure.certainty, "figure", None, None)
         )
         self._provenance(ctx, entity, "mention", figure.evidence, figure.certainty, figure.note)
 

@@ -14,7 +14,7 @@ import orjson
 from app.folding import fold
 
 if TYPE_CHECKING:
-    from app.dataset import Entity, Facts, Link
+    from app.dataset import Entity, EvidenceItem, Facts, Link
 
 
 def _dump(doc: dict[str, Any]) -> bytes:
@@ -41,13 +41,18 @@ def _links(facts: Facts, kind: str, links: list[Link], **extra_keys: str) -> lis
     return out
 
 
-def _evidence(entity: Entity) -> list[dict[str, Any]]:
-    items = sorted(entity.evidence, key=lambda e: (e.article, e.start, e.end, e.field, e.related or ""))
-    unique: list[dict[str, Any]] = []
-    for item in items:
-        doc = item.as_doc()
-        if doc not in unique:
-            unique.append(doc)
+def _evidence(entity: Entity) -> list[EvidenceItem]:
+    """The entity's evidence in text order, each span-and-fact once (articles may repeat a snippet)."""
+    if entity.evidence_docs is not None:
+        return entity.evidence_docs
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for item in sorted(entity.evidence, key=lambda e: (e.article, e.start, e.end, e.field, e.related or "")):
+        key = (item.article, item.start, item.end, item.field, item.related, item.certainty, item.note)
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    entity.evidence_docs = unique
     return unique
 
 
@@ -220,7 +225,7 @@ def article_doc(article: dict[str, Any], counts: dict[str, int]) -> dict[str, An
     evidence = sorted(article["evidence"], key=lambda e: (e.start, e.field))
     return {key: value for key, value in article.items() if key != "evidence"} | {
         "counts": counts,
-        "evidence": [item.as_doc() for item in evidence],
+        "evidence": evidence,
     }
 
 
@@ -269,13 +274,13 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
                     {
                         "kind": kind,
                         "entity_id": ident,
-                        "field": item["field"],
-                        "article_id": item["article"],
-                        "start": item["start"],
-                        "end": item["end"],
-                        "text": item["text"],
-                        "certainty": item["certainty"],
-                        "note": item["note"],
+                        "field": item.field,
+                        "article_id": item.article,
+                        "start": item.start,
+                        "end": item.end,
+                        "text": item.text,
+                        "certainty": item.certainty,
+                        "note": item.note,
                     }
                 )
             if kind in ("person", "unit", "place"):

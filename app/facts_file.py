@@ -20,7 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+from app.identifiers import ID_PATTERN
+
 Id = Annotated[
     str,
     StringConstraints(pattern=ID_PATTERN, max_length=80),

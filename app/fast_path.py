@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import errors, formats, queries, schemas
 from app.database import Database
-from app.facts_file import ID_PATTERN
+from app.identifiers import ID_PATTERN
 from app.pagination import ListParams, PageParams
 from app.params import (
     EventParams,

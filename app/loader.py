@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -101,23 +103,38 @@ def _table_rows(dataset: Dataset) -> Iterator[tuple[str, list[str], list[dict[st
         yield name, columns, rows
 
 
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """A load allocates millions of objects and frees none of them until it ends, so Python's cycle
+    collector would walk them all again and again: it took more than half of a large load. Reference
+    counting still frees everything; the collector is back on when the load ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check(settings: Settings) -> Dataset:
     """Everything `load` checks, writing nothing. Raises SeedErrors."""
-    return build_dataset(settings.seeds_dir)
+    with _without_cycle_collection():
+        return build_dataset(settings.seeds_dir)
 
 
 def load(settings: Settings, progress: Progress | None = None) -> LoadSummary:
     started = time.perf_counter()
-    dataset = build_dataset(settings.seeds_dir)
-    if settings.backend == "sqlite":
-        target = str(settings.sqlite_path)
-        _write_sqlite(dataset, settings.sqlite_path, progress)
-    else:
-        target = _redact(settings.database_url)
-        _write_postgres(dataset, settings.database_url, progress)
-    return LoadSummary(
-        target, dataset.version, dataset.counts, dataset.fact_count, time.perf_counter() - started
-    )
+    with _without_cycle_collection():
+        dataset = build_dataset(settings.seeds_dir)
+        if settings.backend == "sqlite":
+            target = str(settings.sqlite_path)
+            _write_sqlite(dataset, settings.sqlite_path, progress)
+        else:
+            target = _redact(settings.database_url)
+            _write_postgres(dataset, settings.database_url, progress)
+    seconds = time.perf_counter() - started
+    return LoadSummary(target, dataset.version, dataset.counts, dataset.fact_count, seconds)
 
 
 def _redact(url: str) -> str:
@@ -217,6 +234,7 @@ def _build_sqlite(connection: sqlite3.Connection, dataset: Dataset, progress: Pr
     # The file is private until renamed into place, so durability per statement buys nothing.
     connection.execute("PRAGMA journal_mode = OFF")
     connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA cache_size = -262144")  # 256 MiB: indexes grow in memory, written once
     engine = create_engine("sqlite://", creator=lambda: connection, poolclass=pool.StaticPool)
     with engine.connect() as sa_connection:
         command.upgrade(alembic_config(sa_connection), "head")
@@ -226,8 +244,7 @@ def _build_sqlite(connection: sqlite3.Connection, dataset: Dataset, progress: Pr
         quoted = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in columns)
         connection.executemany(
-            f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})',
-            ([row[c] for c in columns] for row in rows),
+            f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})', map(itemgetter(*columns), rows)
         )
 
     connection.execute("BEGIN")
@@ -235,6 +252,9 @@ def _build_sqlite(connection: sqlite3.Connection, dataset: Dataset, progress: Pr
     for statement in after_load("sqlite"):
         connection.execute(statement)
     connection.execute("COMMIT")
+    connection.execute(
+        "PRAGMA analysis_limit = 1000"
+    )  # sampled statistics: as good for the planner, far faster
     connection.execute("ANALYZE")
 
 
@@ -258,8 +278,8 @@ def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> No
             def insert(name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
                 quoted = ", ".join(f'"{c}"' for c in columns)
                 with driver.cursor() as cursor, cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
-                    for row in rows:
-                        copy.write_row([row[c] for c in columns])
+                    for values in map(itemgetter(*columns), rows):
+                        copy.write_row(values)
 
             _insert_all(dataset, insert, progress)
             connection.exec_driver_sql("ANALYZE")

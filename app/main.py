@@ -15,9 +15,9 @@ from app.database import create_database
 from app.edge import EdgeMiddleware
 from app.fast_path import FastPathMiddleware
 from app.http_cache import HttpCacheMiddleware
-from app.loader import head_revision
 from app.logs import configure_logging
 from app.responses import document_limits
+from app.revision import SCHEMA_REVISION
 from app.routers import ROUTERS, STATIC
 from app.settings import Settings, load_settings
 
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, fast_path: bool = True) -> Fast
     """The app; `fast_path=False` leaves every request to FastAPI's routes (the tests compare the two)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    database = create_database(settings, expected_revision=head_revision())
+    database = create_database(settings, expected_revision=SCHEMA_REVISION)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

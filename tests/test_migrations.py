@@ -54,3 +54,9 @@ def test_the_loader_records_the_head_revision(sqlite_settings: object) -> None:
     with sqlite3.connect(sqlite_settings.sqlite_path) as connection:
         (revision,) = connection.execute("SELECT value FROM dataset WHERE key = 'revision'").fetchone()
     assert revision == head_revision()
+
+
+def test_the_api_expects_the_migration_head() -> None:
+    from app.revision import SCHEMA_REVISION
+
+    assert head_revision() == SCHEMA_REVISION

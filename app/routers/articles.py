@@ -10,8 +10,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from app import pages, queries, schemas
 from app.database import Snapshot
 from app.dependencies import NoParams, SingleValues, SnapshotDep
-from app.facts_file import ID_PATTERN
 from app.formats import chosen_format
+from app.identifiers import ID_PATTERN
 from app.params import ArticleParams
 from app.responses import detail_responses, json_response, list_response, list_responses
 

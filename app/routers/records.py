@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from app import queries, schemas
 from app.dependencies import NoParams, SingleValues, SnapshotDep
-from app.facts_file import ID_PATTERN
+from app.identifiers import ID_PATTERN
 from app.pagination import ListParams
 from app.params import EventParams, FigureParams, PeopleParams, PlaceParams, QuoteParams, UnitParams
 from app.responses import detail_responses, json_response, list_response, list_responses
