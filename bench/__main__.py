@@ -302,22 +302,44 @@ def _ceiling_routes(base: str, paths: dict[str, list[str]]) -> Path:
 def _measure_api(
     results: Results,
     size: str,
-    database: Path,
+    database: Path | str,
     paths: dict[str, list[str]],
     seconds: int,
     scenarios: list[str],
 ) -> None:
     port = _free_port()
+    label = "api pg (no cache)" if isinstance(database, str) else "api (no cache)"
     with _api(database, port, cache=False, log=WORK / f"api-{size}-nocache.log") as (process, startup):
         base = f"http://127.0.0.1:{port}"
         results.figures[f"startup_s_{size}"] = round(startup, 3)
         for name in scenarios:
             httpx.get(base + paths[name][0])  # warm the connection's statement cache
-            results.runs.append(_wrk(base, paths[name], f"{name}_{size}", "api (no cache)", seconds))
+            results.runs.append(_wrk(base, paths[name], f"{name}_{size}", label, seconds))
         results.figures[f"rss_mb_{size}"] = round(_rss_mb(process), 1)
 
 
-def run(quick: bool) -> Results:
+def _postgres(results: Results, url: str, seeds: Path, paths: dict[str, list[str]], seconds: int) -> None:
+    """The same corpus and scenarios on PostgreSQL (the ceiling and Datasette are SQLite-only)."""
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "app", "load", "--quiet", "--seeds", str(seeds), "--database-url", url]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True, cwd=PROJECT_DIR)
+    facts = int(re.search(r"([\d,]+) facts", completed.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    results.figures["pg_loader_facts_per_s"] = round(facts / (time.perf_counter() - started))
+    _measure_api(results, "1m_pg", url, paths, seconds, ["cold", "detail", "search", "deep"])
+
+
+def _datasette(results: Results, database: Path, paths: list[str], seconds: int) -> None:
+    executable = Path(sys.executable).parent / "datasette"
+    if not executable.exists():
+        return
+    port = _free_port()
+    command = [str(executable), "serve", "--immutable", str(database), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--setting", "default_page_size", "50"]
+    with _process(command, {}, port, "/-/versions.json", WORK / "datasette.log"):
+        results.runs.append(_wrk(f"http://127.0.0.1:{port}", paths, "datasette", "datasette", seconds))
+
+
+def run(quick: bool, postgres: str | None = None) -> Results:
     if not shutil.which("wrk"):
         raise SystemExit("the benchmark needs wrk: apt-get install wrk")
     WORK.mkdir(parents=True, exist_ok=True)
@@ -332,53 +354,28 @@ def run(quick: bool) -> Results:
     big = paths[large]
 
     port = _free_port()
-    with _api(databases[large], port, cache=True, log=WORK / "api-cached.log") as (_server, _):
+    with _api(databases[large], port, cache=True, log=WORK / "api-cached.log"):
         base = f"http://127.0.0.1:{port}"
         routes = _ceiling_routes(base, big)
         httpx.get(base + big["hot"][0])
         results.runs.append(_wrk(base, big["hot"], "hot", "api", seconds))
-    ceiling_port = _free_port()
-    with _uvicorn(
-        "bench.ceiling:create_app", ceiling_port, {"CEILING_ROUTES": str(routes)}, WORK / "ceiling.log"
-    ):
+    ceiling = _free_port()
+    with _uvicorn("bench.ceiling:create_app", ceiling, {"CEILING_ROUTES": str(routes)}, WORK / "ceiling.log"):
         for name in ("hot", "cold", "detail"):
-            results.runs.append(
-                _wrk(f"http://127.0.0.1:{ceiling_port}", [f"/{name}"], f"ceiling_{name}", "ceiling", seconds)
-            )
+            ceiling_base = f"http://127.0.0.1:{ceiling}"
+            results.runs.append(_wrk(ceiling_base, [f"/{name}"], f"ceiling_{name}", "ceiling", seconds))
 
-    scenarios = (
-        ["cold", "detail", "search"]
-        if quick
-        else ["cold", "detail", "search", "search_common", "csv", "deep"]
-    )
-    _measure_api(results, large, databases[large], big, seconds, scenarios)
-    if not quick:
+    if quick:
+        _measure_api(results, large, databases[large], big, seconds, ["cold", "detail", "search"])
+    else:
+        scenarios = ["cold", "detail", "search", "search_common", "csv", "deep"]
+        _measure_api(results, large, databases[large], big, seconds, scenarios)
         _measure_api(
             results, "10k", databases["10k"], paths["10k"], seconds, ["cold", "detail", "search", "deep"]
         )
-
-    if shutil.which("datasette") or (Path(sys.executable).parent / "datasette").exists():
-        datasette_port = _free_port()
-        command = [
-            str(Path(sys.executable).parent / "datasette"),
-            "serve",
-            "--immutable",
-            str(databases[large]),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(datasette_port),
-            "--setting",
-            "default_page_size",
-            "50",
-        ]
-        with _process(command, {}, datasette_port, "/-/versions.json", WORK / "datasette.log"):
-            results.runs.append(
-                _wrk(
-                    f"http://127.0.0.1:{datasette_port}", big["datasette"], "datasette", "datasette", seconds
-                )
-            )
-
+        if postgres:
+            _postgres(results, postgres, WORK / "seeds-1m", big, seconds)
+    _datasette(results, databases[large], big["datasette"], seconds)
     _figures(results, large, quick)
     return results
 
@@ -421,14 +418,21 @@ def report(results: Results) -> str:
             lines.append(f"seconds health_after_start_{name.removeprefix('startup_s_')} {value}")
         if name.startswith("rss_mb_"):
             lines.append(f"mb rss_{name.removeprefix('rss_mb_')} {value}")
+        if name == "pg_loader_facts_per_s":
+            lines.append(f"facts_per_s loader_postgresql {value}")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small corpus, 1 s per run (under a minute)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("NEWSFACTS_BENCH_POSTGRES_URL"),
+        help="also load the large corpus into this PostgreSQL database (overwritten!) and measure the API on it",
+    )
     args = parser.parse_args()
-    results = run(args.quick)
+    results = run(args.quick, args.postgres)
     text = report(results)
     print(text)
     errors = sum(run_.errors for run_ in results.runs)
