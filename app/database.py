@@ -222,6 +222,7 @@ class PostgresDatabase:
         self.display = sa_url.render_as_string(hide_password=True)
         self.dialect = Dialect("postgresql")
         self.expected_revision = expected_revision
+        self._info: DatasetInfo | None = None
         # Read-only by default and bounded in time, for every connection the pool hands out.
         options = (
             f"{given_options} -c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
@@ -231,9 +232,18 @@ class PostgresDatabase:
             min_size=1,
             max_size=pool_size,
             kwargs={"options": options, "autocommit": True, "application_name": "newsfacts"},
+            configure=self._configure,
             open=False,
             timeout=timeout,
         )
+
+    @staticmethod
+    async def _configure(connection: Any) -> None:
+        # Every request's transaction starts with one statement: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY.
+        from psycopg import IsolationLevel
+
+        await connection.set_isolation_level(IsolationLevel.REPEATABLE_READ)
+        await connection.set_read_only(True)
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
@@ -242,17 +252,23 @@ class PostgresDatabase:
         await self.pool.close()
 
     async def _read_info(self, connection: Any) -> DatasetInfo:
+        """The dataset being served: its version is read every time (it changes with each load), the
+        rest (counts, facets) only when the version has changed."""
         import psycopg
 
         try:
-            cursor = await connection.execute("SELECT key, value FROM dataset", prepare=True)
-            info = DatasetInfo.from_rows(await cursor.fetchall())
+            cursor = await connection.execute("SELECT value FROM dataset WHERE key = 'version'", prepare=True)
+            row = await cursor.fetchone()
+            if self._info is None or row is None or row[0] != self._info.version:
+                cursor = await connection.execute("SELECT key, value FROM dataset")
+                info = DatasetInfo.from_rows(await cursor.fetchall())
+                _check_revision(info, self.expected_revision)
+                self._info = info
         except psycopg.errors.UndefinedTable as exc:
             raise DatabaseUnavailable(
                 f"{self.display} holds no newsfacts tables; build them with `python -m app load`"
             ) from exc
-        _check_revision(info, self.expected_revision)
-        return info
+        return self._info
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[Any]:
@@ -273,7 +289,6 @@ class PostgresDatabase:
     async def snapshot(self) -> AsyncIterator[Snapshot]:
         # One repeatable-read transaction: a load committing mid-request is not seen half-way.
         async with self._connection() as connection, connection.transaction():
-            await connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             info = await self._read_info(connection)
             yield _PostgresSnapshot(connection, info, self.dialect)
 

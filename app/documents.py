@@ -489,15 +489,19 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
+FACET_LIMIT = 100
+
+
 def stats(facts: Facts) -> dict[str, Any]:
     """Facet counts for /stats, computed at load time so the endpoint costs nothing per request."""
 
     def tally(values: list[str | None]) -> dict[str, int]:
+        """Counts per value, largest first, at most FACET_LIMIT of them (a facet is an overview)."""
         counts: dict[str, int] = {}
         for value in values:
             key = value or "unknown"
             counts[key] = counts.get(key, 0) + 1
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_LIMIT])
 
     entities = facts.entities
     speakers = tally([q.fields["speaker"] for q in entities["quote"].values()])

@@ -9,7 +9,9 @@ response model, so an empty result still has its columns.
 from __future__ import annotations
 
 import csv
+import functools
 import io
+from collections.abc import Callable
 from typing import Any, get_args, get_origin
 
 import orjson
@@ -91,19 +93,44 @@ def ndjson(docs: list[bytes]) -> bytes:
 
 
 PROVENANCE = ("certainty", "note", "inferred", "articles", "evidence")
+Cell = Callable[[Any], Any]
 
 
-def csv_columns(model: type[BaseModel]) -> list[str]:
-    """Columns in the order of the JSON keys: the record's own fields, then its provenance."""
-    columns = []
-    fields = sorted(model.model_fields.items(), key=lambda item: item[0] in PROVENANCE)
-    for name, info in fields:
-        nested = _model_in(info.annotation)
-        if nested is not None:
-            columns += [f"{name}.{sub}" for sub in nested.model_fields]
-        else:
-            columns.append(name)
-    return columns
+def _scalar(value: Any) -> Any:
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _json(value: Any) -> str:
+    return "" if value is None else orjson.dumps(value).decode()
+
+
+def _ids(value: list[dict[str, Any]]) -> str:
+    return " | ".join(str(v["id"]) for v in value)
+
+
+def _names(value: list[dict[str, Any]]) -> str:
+    return " | ".join(str(v["name"]) for v in value)
+
+
+def _joined(value: list[Any]) -> str:
+    return " | ".join(str(v) for v in value)
+
+
+def _list_cell(item: Any) -> Cell:
+    """How a list field becomes one cell, decided once from the model, not per value."""
+    if isinstance(item, type) and issubclass(item, BaseModel):
+        if "id" in item.model_fields:
+            return _ids
+        if {"name", "source"} <= set(item.model_fields):
+            return _names
+        return _json
+    return _joined
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -117,41 +144,39 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        if all(isinstance(v, dict) and "id" in v for v in value):
-            return " | ".join(str(v["id"]) for v in value)
-        if all(isinstance(v, dict) and set(v) >= {"name", "source"} for v in value):
-            return " | ".join(str(v["name"]) for v in value)
-        if all(not isinstance(v, dict | list) for v in value):
-            return " | ".join(str(v) for v in value)
-        return orjson.dumps(value).decode()
-    if isinstance(value, dict):
-        return orjson.dumps(value).decode()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def flatten(item: dict[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in item.items():
-        if isinstance(value, dict) and key != "counts":
-            for sub, sub_value in value.items():
-                flat[f"{key}.{sub}"] = _cell(sub_value)
+@functools.cache
+def csv_plan(model: type[BaseModel]) -> tuple[tuple[str, str | None, Cell], ...]:
+    """The columns of a model's CSV, in the order of the JSON keys (the record's own fields, then its
+    provenance): (column, nested key or None, how the value becomes a cell)."""
+    plan: list[tuple[str, str | None, Cell]] = []
+    for name, info in sorted(model.model_fields.items(), key=lambda item: item[0] in PROVENANCE):
+        annotation = info.annotation
+        nested = _model_in(annotation)
+        if nested is not None:
+            plan += [(name, sub, _scalar) for sub in nested.model_fields]
+        elif get_origin(annotation) is list:
+            plan.append((name, None, _list_cell(get_args(annotation)[0])))
+        elif get_origin(annotation) is dict:
+            plan.append((name, None, _json))
         else:
-            flat[key] = _cell(value)
-    return flat
+            plan.append((name, None, _scalar))
+    return tuple(plan)
 
 
-def csv_body(items: list[dict[str, Any]], columns: list[str]) -> bytes:
+def csv_columns(model: type[BaseModel]) -> list[str]:
+    return [name if sub is None else f"{name}.{sub}" for name, sub, _ in csv_plan(model)]
+
+
+def csv_body(items: list[dict[str, Any]], model: type[BaseModel]) -> bytes:
+    plan = csv_plan(model)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for item in items:
-        writer.writerow(flatten(item))
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(csv_columns(model))
+    writer.writerows(
+        [
+            cell(item[name]) if sub is None else _scalar((item[name] or {}).get(sub))
+            for name, sub, cell in plan
+        ]
+        for item in items
+    )
     return buffer.getvalue().encode()

@@ -40,7 +40,7 @@ def list_response(
         headers["Link"] = link_header(links)
     if fmt == "csv":
         items = [orjson.loads(doc) for doc in page.docs]
-        body = formats.csv_body(items, formats.csv_columns(model))
+        body = formats.csv_body(items, model)
     elif fmt == "ndjson":
         body = formats.ndjson(page.docs)
     else:

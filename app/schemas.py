@@ -270,10 +270,12 @@ class Stats(Out):
     dataset_version: str
     counts: dict[str, int] = Field(description="Records per kind.")
     facts: int = Field(description="Records, links and evidence spans in all.")
-    people_by_nationality: dict[str, int]
-    quotes_by_speaker: list[SpeakerCount]
-    events_by_year: dict[str, int] = Field(description="Events by the year they start; `unknown` if undated.")
-    units_by_country: dict[str, int]
+    people_by_nationality: dict[str, int] = Field(description="The 100 largest groups, largest first.")
+    quotes_by_speaker: list[SpeakerCount] = Field(description="The 100 most quoted, most quoted first.")
+    events_by_year: dict[str, int] = Field(
+        description="Events by the year they start (`unknown` if undated), for the 100 busiest years, in order."
+    )
+    units_by_country: dict[str, int] = Field(description="The 100 largest groups, largest first.")
 
 
 class DatabaseHealth(Out):

@@ -115,7 +115,7 @@ def _process(
                 except httpx.TransportError:
                     pass
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{command[0:4]} did not start; see {log}")
+                    raise SystemExit(f"{command[0:4]} did not answer {probe} with 200; see {log}")
                 time.sleep(0.02)
             yield process, time.perf_counter() - started
         finally:
@@ -126,9 +126,10 @@ def _process(
                 process.kill()
 
 
-def _api(database: Path, port: int, cache: bool, log: Path) -> Any:
+def _api(database: Path | str, port: int, cache: bool, log: Path) -> Any:
+    """The real server, production settings, one worker: on an SQLite file or a PostgreSQL URL."""
     env = {
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database}",
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "WORKERS": "1",

@@ -7,6 +7,9 @@ import httpx
 import orjson
 import pytest
 
+from app import queries
+from app.main import create_app
+from app.settings import Settings
 from tests.conftest import ids, items
 
 pytestmark = pytest.mark.anyio
@@ -207,3 +210,28 @@ async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
     response = await client.get("/people/nobody", headers={"X-Request-ID": "abc-123"})
     assert response.headers["x-request-id"] == "abc-123"
     assert response.json()["request_id"] == "abc-123"
+
+
+async def test_an_unexpected_error_is_a_logged_500_without_a_traceback(
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def broken(*args: object) -> bytes:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(queries, "get_record", broken)
+    app = create_app(sqlite_settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        response = await client.get("/people/pavel-kulazhanka", headers={"X-Request-ID": "bug-1"})
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal"
+    assert "bug-1" in body["detail"]
+    assert "RuntimeError" not in response.text and "Traceback" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-request-id"] == "bug-1"
+    log = capsys.readouterr().err
+    assert "unhandled error in GET /people/pavel-kulazhanka (request id bug-1)" in log
+    assert "RuntimeError: a bug" in log  # the traceback goes to the log, not to the client
