@@ -200,7 +200,7 @@ class EdgeMiddleware:
         method = scope["method"]
         if self.json:
             entry = {
-                "time": self._timestamp(time.time()),
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),  # as app.logs.JsonFormatter writes it
                 "level": "info",
                 "logger": "newsfacts.access",
                 "message": f"{method} {path} {status}",
