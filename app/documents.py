@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from app.folding import fold
+from app.models import TABLE_ORDER
 
 if TYPE_CHECKING:
     from app.dataset import Entity, EvidenceItem, Facts, Link
@@ -236,27 +237,7 @@ def _search_body(*parts: Any) -> str:
 
 def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table, in a deterministic order (same seeds, same database)."""
-    out: dict[str, list[dict[str, Any]]] = {
-        name: []
-        for name in (
-            "article",
-            "person",
-            "unit",
-            "place",
-            "event",
-            "quote",
-            "figure",
-            "name",
-            "mention",
-            "membership",
-            "relation",
-            "location",
-            "participation",
-            "evidence",
-            "search_entry",
-            "dataset",
-        )
-    }
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_ORDER}
     entities = facts.entities
     members: dict[str, list[dict[str, Any]]] = {ident: [] for ident in entities["unit"]}
     per_article: dict[str, dict[str, int]] = {ident: {} for ident in facts.articles}

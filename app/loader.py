@@ -32,29 +32,10 @@ from sqlalchemy.exc import DBAPIError
 from app import documents
 from app.dataset import Dataset, build_dataset
 from app.dialects import after_load
-from app.models import metadata
+from app.models import TABLE_ORDER, metadata
 from app.settings import PROJECT_DIR, Settings
 
 Progress = Callable[[int, int], None]
-# Parents before children, so foreign keys hold at every insert.
-TABLE_ORDER = (
-    "article",
-    "person",
-    "unit",
-    "place",
-    "event",
-    "quote",
-    "figure",
-    "name",
-    "mention",
-    "membership",
-    "relation",
-    "location",
-    "participation",
-    "evidence",
-    "search_entry",
-    "dataset",
-)
 CHUNK = 20_000
 
 

@@ -251,3 +251,23 @@ RECORD_TABLES = {
     "quote": Quote,
     "figure": Figure,
 }
+
+# Parents before children, so foreign keys hold at every insert.
+TABLE_ORDER = (
+    "article",
+    "person",
+    "unit",
+    "place",
+    "event",
+    "quote",
+    "figure",
+    "name",
+    "mention",
+    "membership",
+    "relation",
+    "location",
+    "participation",
+    "evidence",
+    "search_entry",
+    "dataset",
+)

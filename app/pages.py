@@ -14,23 +14,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from app.queries import PATHS
+
 KINDS = ("person", "unit", "place", "event", "quote", "figure")
-KIND_LABELS = {
-    "person": "people",
-    "unit": "units",
-    "place": "places",
-    "event": "events",
-    "quote": "quotes",
-    "figure": "figures",
-}
-PATHS = {
-    "person": "people",
-    "unit": "units",
-    "place": "places",
-    "event": "events",
-    "quote": "quotes",
-    "figure": "figures",
-}
 
 
 @dataclass(frozen=True)
@@ -172,7 +158,7 @@ def article_page(
         )
     legend = "".join(
         f'<label class="toggle k-{kind}"><input type="checkbox" checked data-kind="{kind}"> '
-        f'<span class="swatch"></span>{KIND_LABELS[kind]} <span class="count">{counts[kind]}</span></label>'
+        f'<span class="swatch"></span>{PATHS[kind]} <span class="count">{counts[kind]}</span></label>'
         for kind in KINDS
     )
     published = article["published"]

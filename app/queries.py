@@ -347,7 +347,7 @@ async def get_record(snapshot: Snapshot, kind: str, ident: str) -> bytes:
     table = RESOURCES[kind].table
     rows = await snapshot.all(f"SELECT doc FROM {table} WHERE id = {snapshot.dialect.placeholder}", [ident])
     if not rows:
-        raise NotFound(f"no {kind} with id `{ident}`; list them at /{_PATHS[kind]}")
+        raise NotFound(f"no {kind} with id `{ident}`; list them at /{PATHS[kind]}")
     return bytes(rows[0][0])
 
 
@@ -381,7 +381,7 @@ async def docs_by_id(snapshot: Snapshot, kind: str, idents: Sequence[str]) -> li
 
 
 SEARCH_KINDS = ("person", "unit", "place", "event", "quote", "figure", "article")
-_PATHS = {
+PATHS = {  # the URL path of each kind's list
     "person": "people",
     "unit": "units",
     "place": "places",
@@ -390,10 +390,6 @@ _PATHS = {
     "figure": "figures",
     "article": "articles",
 }
-
-
-def path_of(kind: str) -> str:
-    return _PATHS[kind]
 
 
 async def search(snapshot: Snapshot, params: SearchParams) -> Page:
@@ -416,7 +412,7 @@ async def search(snapshot: Snapshot, params: SearchParams) -> Page:
                 "label": label,
                 "score": round(float(score), 6),
                 "snippet": snippet,
-                "url": f"/{_PATHS[kind]}/{ident}",
+                "url": f"/{PATHS[kind]}/{ident}",
             }
         )
         for kind, ident, label, score, snippet in rows

@@ -81,8 +81,9 @@ def backend_settings(request: pytest.FixtureRequest) -> Settings:
     return settings
 
 
-async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+async def api_client(settings: Settings, *, fast_path: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client over a started app (lifespan run), for fixtures to wrap."""
+    app = create_app(settings, fast_path=fast_path)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
@@ -93,13 +94,13 @@ async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="session")
 async def client(backend_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The API over the real article and the fixture, on each backend."""
-    async for client in _client(backend_settings):
+    async for client in api_client(backend_settings):
         yield client
 
 
 @pytest.fixture(scope="session")
 async def sqlite_client(sqlite_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(sqlite_settings):
+    async for client in api_client(sqlite_settings):
         yield client
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.main import create_app
 from app.settings import Settings
+from tests.conftest import api_client
 
 pytestmark = pytest.mark.anyio
 COMPARED_HEADERS = ("content-type", "link", "x-total-count", "etag", "allow", "cache-control", "vary")
@@ -57,24 +57,15 @@ URLS = [
 ]
 
 
-async def _client(settings: Settings, fast: bool) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, fast_path=fast)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
-        yield client
-
-
 @pytest.fixture(scope="module")
 async def fast(sqlite_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(sqlite_settings, True):
+    async for client in api_client(sqlite_settings, fast_path=True):
         yield client
 
 
 @pytest.fixture(scope="module")
 async def routes(sqlite_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(sqlite_settings, False):
+    async for client in api_client(sqlite_settings, fast_path=False):
         yield client
 
 
