@@ -20,6 +20,7 @@ import pytest
 from app.loader import load
 from app.main import create_app
 from app.settings import PROJECT_DIR, Settings, load_settings
+from bench.corpus import generate
 
 REAL_SEEDS = PROJECT_DIR / "seeds"
 FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "seeds"
@@ -39,6 +40,17 @@ def copy_seeds(target: Path, *, fixture: bool = True) -> Path:
         for folder in FIXTURE_SEEDS.iterdir():
             shutil.copytree(folder, target / folder.name)
     return target
+
+
+def synthetic_settings_in(folder: Path, articles: int) -> Settings:
+    """Settings for a loaded SQLite database of `articles` synthetic articles (bench.corpus), in `folder`."""
+    settings = load_settings(
+        database_url=f"sqlite:///{folder / 'synthetic.db'}",
+        seeds_dir=generate(folder / "seeds", articles),
+        log_level="warning",
+    )
+    load(settings)
+    return settings
 
 
 def postgres_or_skip() -> str:

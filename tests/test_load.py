@@ -14,9 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.loader import load
-from app.settings import PROJECT_DIR, Settings, load_settings
-from bench.corpus import generate
+from app.settings import PROJECT_DIR, Settings
+from tests.conftest import synthetic_settings_in
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
@@ -25,14 +24,7 @@ SOAK_SECONDS = 60
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    folder = tmp_path_factory.mktemp("soak")
-    settings = load_settings(
-        database_url=f"sqlite:///{folder / 'soak.db'}",
-        seeds_dir=generate(folder / "seeds", 300),
-        log_level="warning",
-    )
-    load(settings)
-    return settings
+    return synthetic_settings_in(tmp_path_factory.mktemp("soak"), 300)
 
 
 def _server_pid(port: str) -> int:
@@ -144,11 +136,20 @@ def test_a_flood_of_idle_connections_is_bounded_and_recovers(sqlite_settings: Se
 def test_idle_keep_alive_connections_are_closed(sqlite_settings: Settings) -> None:
     with live_server(sqlite_settings, extra_env={"KEEP_ALIVE_TIMEOUT": "1"}) as base:
         port = int(base.rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
-            time.sleep(2)
-            assert sock.recv(65536) == b"", "the server should have closed the idle connection"
+            response = b""
+            while not response.endswith(b"}"):  # the whole answer: /health's body is one JSON object
+                chunk = sock.recv(65536)
+                assert chunk, f"the server closed the connection mid-answer: {response!r}"
+                response += chunk
+            assert response.startswith(b"HTTP/1.1 200")
+            opened = time.monotonic()
+            try:
+                assert sock.recv(1) == b"", "nothing more was asked, so nothing more should be sent"
+            except TimeoutError:
+                pytest.fail("the server kept an idle keep-alive connection open for 10 s (timeout is 1 s)")
+            assert time.monotonic() - opened >= 0.5, "closed before the keep-alive timeout"
 
 
 def test_oversized_requests_get_4xx_and_no_server_header(sqlite_settings: Settings) -> None:

@@ -8,10 +8,9 @@ import httpx
 import pytest
 
 from app.database import QueryTimeout
-from app.loader import load
 from app.main import create_app
-from app.settings import Settings, load_settings
-from bench.corpus import generate
+from app.settings import Settings
+from tests.conftest import synthetic_settings_in
 
 pytestmark = pytest.mark.anyio
 
@@ -41,14 +40,7 @@ async def test_a_write_through_the_apps_own_connection_fails(backend_settings: S
 @pytest.fixture(scope="module")
 def synthetic_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A few thousand synthetic facts: enough for a search to take many SQLite steps."""
-    folder = tmp_path_factory.mktemp("synthetic")
-    settings = load_settings(
-        database_url=f"sqlite:///{folder / 'synthetic.db'}",
-        seeds_dir=generate(folder / "seeds", 40),
-        log_level="warning",
-    )
-    load(settings)
-    return settings
+    return synthetic_settings_in(tmp_path_factory.mktemp("synthetic"), 40)
 
 
 async def test_a_request_over_its_time_budget_gets_503_and_the_server_goes_on(
