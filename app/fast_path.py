@@ -25,27 +25,15 @@ from app import errors, formats, queries, schemas
 from app.database import Database
 from app.identifiers import ID_PATTERN
 from app.pagination import ListParams, PageParams
-from app.params import (
-    EventParams,
-    FigureParams,
-    PeopleParams,
-    PlaceParams,
-    QuoteParams,
-    SearchParams,
-    UnitParams,
-)
+from app.params import SearchParams
 from app.responses import json_response, list_response
+from app.routers.records import RESOURCES
 
 Handler = Callable[[Request, Database], Awaitable[Response | None]]
 P = TypeVar("P", bound=PageParams)
 _ID = re.compile(ID_PATTERN)
-RECORDS: dict[str, tuple[str, type[ListParams], type[BaseModel]]] = {
-    "/people": ("person", PeopleParams, schemas.Person),
-    "/units": ("unit", UnitParams, schemas.Unit),
-    "/places": ("place", PlaceParams, schemas.Place),
-    "/events": ("event", EventParams, schemas.Event),
-    "/quotes": ("quote", QuoteParams, schemas.Quote),
-    "/figures": ("figure", FigureParams, schemas.Figure),
+RECORDS: dict[str, tuple[str, type[ListParams], type[BaseModel]]] = {  # the routes' own definitions
+    f"/{resource.path}": (resource.kind, resource.params, resource.model) for resource in RESOURCES
 }
 
 
@@ -103,7 +91,7 @@ class FastPathMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    def _handler(self, path: str) -> Callable[[Request, Database], Awaitable[Response | None]] | None:
+    def _handler(self, path: str) -> Handler | None:
         record = RECORDS.get(path)
         if record is not None:
             kind, model, out = record
