@@ -11,9 +11,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Never
 
 from app.settings import PROJECT_DIR, ConfigurationError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from app.dataset import Progress
 
 SCHEMA_PATH = PROJECT_DIR / "seeds" / "facts.schema.json"
 
@@ -27,17 +30,24 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _progress_bar() -> Any:
+def _progress_bar() -> Progress | None:
+    """One bar per stage of the load, on a terminal only (a log file gets the summary alone)."""
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit=" rows", unit_scale=True, desc="loading", file=sys.stderr, leave=False)
+    bars: dict[str, tqdm[Never]] = {}
 
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for finished in bars.values():
+                finished.close()
+            big = total >= 10_000  # 1.25M rather than 1250000; small counts stay whole numbers
+            bars[stage] = tqdm(total=total, desc=stage, unit="", unit_scale=big, file=sys.stderr, leave=False)
+        bar = bars[stage]
+        bar.update(done - bar.n)  # tqdm redraws at most ten times a second
+        if done >= total:
+            bar.close()
 
     return update
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ from app.seed_files import ArticleSeed, SeedError, SeedErrors, article_folders, 
 FORMAT_VERSION = "1"
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 KINDS = ("person", "unit", "place", "event", "quote", "figure")
+
+
+Progress = Callable[[str, int, int], None]
+"""Told how far a load has come: the stage (`reading articles`), the items done and the items in all."""
 
 
 @dataclass(slots=True)
@@ -231,13 +236,16 @@ class _Builder:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def read(self) -> list[ArticleSeed]:
+    def read(self, progress: Progress | None = None) -> list[ArticleSeed]:
         if not self.seeds_dir.is_dir():
             raise SeedErrors(
                 [SeedError(str(self.seeds_dir), "no such folder; set SEEDS_DIR to the seeds folder")]
             )
         seeds = []
-        for folder in article_folders(self.seeds_dir):
+        folders = list(article_folders(self.seeds_dir))
+        for number, folder in enumerate(folders, start=1):
+            if progress:
+                progress("reading articles", number, len(folders))
             seed, errors = read_article(folder, self.seeds_dir)
             self.errors += errors
             if seed is not None:
@@ -700,24 +708,33 @@ def seeds_version(seeds_dir: Path) -> str:
     """A hash of every file in every article folder: the dataset version, known without parsing."""
     digest = hashlib.sha256(f"newsfacts-format-{FORMAT_VERSION}".encode())
     for folder in article_folders(seeds_dir):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            digest.update(str(path.relative_to(seeds_dir)).encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        # os.walk rather than Path.rglob: the same files in the same order, in half the time on a big corpus
+        files = [os.path.join(top, name) for top, _, names in os.walk(folder) for name in names]
+        for relative in sorted(os.path.relpath(path, seeds_dir).split(os.sep) for path in files):
+            digest.update("/".join(relative).encode())
+            with open(os.path.join(seeds_dir, *relative), "rb") as file:
+                digest.update(hashlib.sha256(file.read()).digest())
     return digest.hexdigest()
 
 
-def build_dataset(seeds_dir: Path) -> Dataset:
+def build_dataset(seeds_dir: Path, progress: Progress | None = None) -> Dataset:
     """Read and check every article under `seeds_dir`; raise SeedErrors listing every problem."""
     builder = _Builder(seeds_dir)
-    seeds = builder.read()
-    for seed in seeds:
+    seeds = builder.read(progress)
+    for number, seed in enumerate(seeds, start=1):
+        if progress:
+            progress("checking articles", number, len(seeds))
         builder.add(seed)
     builder.check_references()
     if builder.errors:
         raise SeedErrors(builder.errors)
     facts = builder.facts
+    if progress:
+        progress("building documents", 0, 1)
     facts.version = seeds_version(seeds_dir)
     rows = documents.rows(facts)
+    if progress:
+        progress("building documents", 1, 1)
     counts = {kind: len(facts.entities[kind]) for kind in KINDS} | {"article": len(facts.articles)}
     return Dataset(facts, rows, facts.version, counts)
 

@@ -41,6 +41,14 @@ _SPACES = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
+    if text.isascii() and text.isprintable():
+        # The common case, and a shortcut: printable ASCII has no accents, marks or control characters to
+        # remove, and its only look-alike is the backtick. Same result as below (a test checks it).
+        return _SPACES.sub(" ", text.replace("`", "'").lower()).strip()
+    return fold_any(text)
+
+
+def fold_any(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.translate(_LOOKALIKES))
     # Combining marks are the accents; format and control characters (zero-width spaces, direction
     # marks, NUL) are invisible and only ever get into a name by copy and paste.

@@ -3,7 +3,15 @@ with a message that says what to fix, and the previous database survives any fai
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import pty
 import sqlite3
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +23,7 @@ from app.cli import main
 from app.dataset import build_dataset
 from app.loader import LoadError, load
 from app.seed_files import SeedErrors
-from app.settings import load_settings
+from app.settings import PROJECT_DIR, load_settings
 from tests.conftest import ARTICLE, REAL_SEEDS, copy_seeds
 
 FACTS = REAL_SEEDS / ARTICLE / "facts.yaml"
@@ -317,8 +325,49 @@ def test_cli_check_writes_nothing_and_exits_zero(tmp_path: Path, capsys: pytest.
 
 def test_cli_load_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["load", "--seeds", str(REAL_SEEDS), "--database-url", f"sqlite:///{tmp_path / 'x.db'}"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "people            14" in out and "quotes            10" in out
+    assert err == "", "no progress bar when stderr is not a terminal (a log file gets the summary only)"
+
+
+def test_load_reports_each_stage_to_the_end(tmp_path: Path) -> None:
+    seen: dict[str, list[tuple[int, int]]] = {}
+    load(
+        load_settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", seeds_dir=REAL_SEEDS),
+        progress=lambda stage, done, total: seen.setdefault(stage, []).append((done, total)),
+    )
+    stages = [
+        "reading articles",
+        "checking articles",
+        "building documents",
+        "writing rows",
+        "building indexes",
+    ]
+    assert list(seen) == stages
+    assert seen["reading articles"][-1] == (1, 1)  # one article folder
+    for stage in stages:
+        done = [d for d, _ in seen[stage]]
+        assert done == sorted(done) and seen[stage][-1][0] == seen[stage][-1][1], stage
+
+
+def test_cli_load_on_a_terminal_shows_a_progress_bar(tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(
+        terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0)
+    )  # 100 columns, as a terminal has
+    command = [sys.executable, "-m", "app", "load", "--seeds", str(REAL_SEEDS)]
+    command += ["--database-url", f"sqlite:///{tmp_path / 'x.db'}"]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal, cwd=PROJECT_DIR) as process:
+        os.close(terminal)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the process has exited and closed the terminal
+            while chunk := os.read(controller, 65536):
+                shown += chunk
+        assert process.wait(timeout=60) == 0
+    os.close(controller)
+    for stage in (b"reading articles", b"checking articles", b"writing rows", b"building indexes"):
+        assert stage + b":" in shown, stage
+    assert shown.endswith(b"\r"), "each bar is cleared when its stage ends, leaving the summary alone"
 
 
 def test_cli_reports_seed_errors_and_exits_one(
