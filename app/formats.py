@@ -39,6 +39,7 @@ _BY_MEDIA_TYPE = {
 LIST_FORMATS = ("json", "csv", "ndjson")
 
 
+@functools.lru_cache(maxsize=128)  # clients send a handful of distinct Accept headers, again and again
 def negotiate(accept: str | None, allowed: tuple[str, ...] = LIST_FORMATS) -> str:
     """The format the client prefers among `allowed` (the first is the default). 406 when none fits."""
     if not accept:
