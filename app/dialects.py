@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.models import SEARCH_KIND_BITS, SEARCH_KIND_CODES
+
 Backend = Literal["sqlite", "postgresql"]
 
 # Objects the migrations create outside the SQLModel metadata; Alembic's autogenerate ignores them.
@@ -134,33 +136,38 @@ class Dialect:
         self, query: str, kinds: list[str], limit: int, offset: int
     ) -> tuple[list[Any], list[Any]]:
         """The parameters of `search_sql`'s two statements."""
-        page = [query, *kinds, limit, offset]
-        return [query, *kinds], [*page, query] if self.backend == "sqlite" else page
+        if self.backend == "sqlite":
+            codes = [SEARCH_KIND_CODES[kind] for kind in kinds]
+            return [query, *codes], [query, *codes, limit, offset, query]
+        return [query, *kinds], [query, *kinds, limit, offset]
 
     def search_sql(self, kinds: list[str] | None) -> tuple[str, str]:
         """(count SQL, page SQL) for a full-text query, optionally narrowed to some kinds."""
         p = self.placeholder
-        kind_filter = f" AND s.kind IN ({', '.join(p for _ in kinds)})" if kinds else ""
         if self.backend == "sqlite":
-            where = f"search_fts MATCH {p}{kind_filter}"
-            count = f"SELECT count(*) FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid WHERE {where}"
-            if not kinds:
-                count = f"SELECT count(*) FROM search_fts WHERE search_fts MATCH {p}"
-            score = f"-bm25(search_fts, 10.0, 1.0) * {_BOOST_SQL}"
-            # Rank every match, but make snippets for the page only: snippet() is the costly part.
+            # An entry's kind is in its id (`app.models.SEARCH_KIND_CODES`), and ids follow (kind, entity
+            # id) order: matches are ranked and filtered without reading their entries, and only the page's
+            # entries are read, for their labels and snippets.
+            code = f"(search_fts.rowid % {SEARCH_KIND_BITS})"
+            codes = f" AND {code} IN ({', '.join(p for _ in kinds)})" if kinds else ""
+            where = f"search_fts MATCH {p}{codes}"
+            count = f"SELECT count(*) FROM search_fts WHERE {where}"
+            boost = " ".join(
+                f"WHEN {SEARCH_KIND_CODES[kind]} THEN {value}" for kind, value in KIND_BOOST.items()
+            )
             top = (
-                f"SELECT search_fts.rowid AS hit, {score} AS score, s.kind AS kind, s.entity_id AS entity_id "
-                f"FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid WHERE {where} "
-                f"ORDER BY score DESC, s.kind, s.entity_id LIMIT {p} OFFSET {p}"
+                f"SELECT search_fts.rowid AS hit, -bm25(search_fts, 10.0, 1.0) * (CASE {code} {boost} END) "
+                f"AS score FROM search_fts WHERE {where} ORDER BY score DESC, hit LIMIT {p} OFFSET {p}"
             )
             page = (
-                f"SELECT top.kind, top.entity_id, e.label, top.score, "
+                f"SELECT e.kind, e.entity_id, e.label, top.score, "
                 f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
                 f"FROM ({top}) AS top JOIN search_fts ON search_fts.rowid = top.hit "
                 f"JOIN search_entry e ON e.id = top.hit WHERE search_fts MATCH {p} "
-                "ORDER BY top.score DESC, top.kind, top.entity_id"
+                "ORDER BY top.score DESC, top.hit"
             )
             return count, page
+        kind_filter = f" AND s.kind IN ({', '.join(p for _ in kinds)})" if kinds else ""
         where = f"s.document @@ to_tsquery('newsfacts', {p}){kind_filter}"
         count = f"SELECT count(*) FROM search_entry s WHERE {where}"
         headline = (
@@ -184,7 +191,7 @@ class Dialect:
         if self.backend == "sqlite":
             return (
                 "id IN (SELECT s.entity_id FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid "
-                f"WHERE search_fts MATCH {p} AND s.kind = 'quote')"
+                f"WHERE search_fts MATCH {p} AND search_fts.rowid % {SEARCH_KIND_BITS} = {SEARCH_KIND_CODES['quote']})"
             )
         return f"id IN (SELECT s.entity_id FROM search_entry s WHERE s.document @@ to_tsquery('newsfacts', {p}) AND s.kind = 'quote')"
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from app.folding import fold
-from app.models import TABLE_ORDER
+from app.models import TABLE_ORDER, search_entry_id
 
 if TYPE_CHECKING:
     from app.dataset import Entity, EvidenceItem, Facts, Link
@@ -459,8 +459,11 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
     for table in ("name", "membership", "relation", "location", "participation", "evidence"):
         for number, row in enumerate(out[table], start=1):
             row["id"] = number
+    search.sort(
+        key=lambda entry: (entry[0], entry[1])
+    )  # ids in (kind, entity id) order, as search ranks ties
     out["search_entry"] = [
-        {"id": number, "kind": kind, "entity_id": ident, "label": label, "body": body}
+        {"id": search_entry_id(number, kind), "kind": kind, "entity_id": ident, "label": label, "body": body}
         for number, (kind, ident, label, body) in enumerate(search, start=1)
     ]
     return out

@@ -13,7 +13,7 @@ byte-wise and return pages in the same order.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, LargeBinary, MetaData, String, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, LargeBinary, MetaData, String, Text
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -24,6 +24,8 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+
+SEARCH_KINDS = ("person", "unit", "place", "event", "quote", "figure", "article")
 
 KEY = String().with_variant(String(collation="C"), "postgresql")
 
@@ -229,11 +231,30 @@ class Evidence(SQLModel, table=True):
     note: str | None = None
 
 
+# A search entry's id carries its kind in its last three bits, and ids follow (kind, entity id) order:
+# full-text search ranks and filters matches by kind from the id alone, without reading each entry.
+SEARCH_KIND_CODES = {kind: code for code, kind in enumerate(sorted(SEARCH_KINDS))}
+SEARCH_KIND_BITS = 8
+SEARCH_KIND_CONDITION = (
+    f"id % {SEARCH_KIND_BITS} = CASE kind "
+    + " ".join(f"WHEN '{kind}' THEN {code}" for kind, code in SEARCH_KIND_CODES.items())
+    + " END"
+)
+
+
+def search_entry_id(number: int, kind: str) -> int:
+    """The id of the `number`-th entry (counting in (kind, entity id) order from 1)."""
+    return number * SEARCH_KIND_BITS + SEARCH_KIND_CODES[kind]
+
+
 class SearchEntry(SQLModel, table=True):
     """One row per searchable record; the full-text index over it is backend-specific (`app.dialects`)."""
 
     __tablename__ = "search_entry"
-    __table_args__ = (Index(None, "kind", "entity_id"),)
+    __table_args__ = (
+        Index(None, "kind", "entity_id"),
+        CheckConstraint(SEARCH_KIND_CONDITION, name="kind_code"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_column=key_column())

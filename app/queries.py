@@ -380,7 +380,6 @@ async def docs_by_id(snapshot: Snapshot, kind: str, idents: Sequence[str]) -> li
     return [bytes(row[0]) for row in rows]
 
 
-SEARCH_KINDS = ("person", "unit", "place", "event", "quote", "figure", "article")
 PATHS = {  # the URL path of each kind's list
     "person": "people",
     "unit": "units",
@@ -397,7 +396,7 @@ async def search(snapshot: Snapshot, params: SearchParams) -> Page:
     terms = search_terms(params.q)
     if not terms:  # nothing to look for (only punctuation): nothing found
         return Page([], 0, params.limit, params.offset)
-    kinds = split_values(params.kind)  # validated against SEARCH_KINDS by SearchParams
+    kinds = split_values(params.kind)  # validated against models.SEARCH_KINDS by SearchParams
     dialect = snapshot.dialect
     count_sql, page_sql = dialect.search_sql(kinds or None)
     query = dialect.fts_query(terms)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -60,3 +61,43 @@ def test_the_api_expects_the_migration_head() -> None:
     from app.revision import SCHEMA_REVISION
 
     assert head_revision() == SCHEMA_REVISION
+
+
+def test_search_entry_ids_carry_their_kind_and_follow_kind_then_id_order(sqlite_settings: object) -> None:
+    import sqlite3
+
+    from app.models import SEARCH_KIND_BITS, SEARCH_KIND_CODES
+    from app.settings import Settings
+
+    assert isinstance(sqlite_settings, Settings)
+    with sqlite3.connect(sqlite_settings.sqlite_path) as connection:
+        entries = connection.execute("SELECT id, kind, entity_id FROM search_entry ORDER BY id").fetchall()
+    assert {kind for _, kind, _ in entries} == set(SEARCH_KIND_CODES)
+    assert all(ident % SEARCH_KIND_BITS == SEARCH_KIND_CODES[kind] for ident, kind, _ in entries)
+    assert [(kind, entity) for _, kind, entity in entries] == sorted(
+        (kind, entity) for _, kind, entity in entries
+    )
+
+
+def test_upgrading_a_loaded_0001_database_renumbers_its_search_entries(tmp_path: Path) -> None:
+    import sqlite3
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}", poolclass=pool.NullPool)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO search_entry (id, kind, entity_id, label, body) VALUES "
+            "(1, 'unit', 'kalinouski-regiment', 'Kalinouski Regiment', 'Kalinouski Regiment'), "
+            "(2, 'person', 'vasyl-parfenkov', 'Vasyl Parfenkov', 'Vasyl Parfenkov, a volunteer')"
+        )
+        connection.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
+        command.upgrade(alembic_config(connection), "head")
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        assert db.execute("SELECT id, entity_id FROM search_entry ORDER BY id").fetchall() == [
+            (1 * 8 + 3, "vasyl-parfenkov"),
+            (2 * 8 + 6, "kalinouski-regiment"),
+        ]
+        hit = db.execute("SELECT rowid FROM search_fts WHERE search_fts MATCH 'volunteer'").fetchall()
+        assert hit == [(11,)]
+        with pytest.raises(sqlite3.IntegrityError, match="ck_search_entry_kind_code"):
+            db.execute("INSERT INTO search_entry VALUES (17, 'quote', 'q', 'l', 'b')")
