@@ -115,7 +115,7 @@ class Facts:
 @dataclass
 class Dataset:
     facts: Facts
-    rows: dict[str, list[dict[str, Any]]]
+    rows: dict[str, list[documents.Row]]
     version: str
     counts: dict[str, int]
 
@@ -725,6 +725,7 @@ def build_dataset(seeds_dir: Path, progress: Progress | None = None) -> Dataset:
         if progress:
             progress("checking articles", number, len(seeds))
         builder.add(seed)
+    del seeds  # the parsed files: what documents need is in builder.facts; their memory is reused
     builder.check_references()
     if builder.errors:
         raise SeedErrors(builder.errors)

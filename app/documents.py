@@ -7,15 +7,25 @@ that every stored document validates against its schema.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from app.folding import fold
-from app.models import TABLE_ORDER, search_entry_id
+from app.models import TABLE_ORDER, metadata, search_entry_id
 
 if TYPE_CHECKING:
     from app.dataset import Entity, EvidenceItem, Facts, Link
+
+
+Row = tuple[Any, ...]
+# A named tuple per table, its fields the table's columns: a row holds its values and nothing else, goes
+# to the database as it is, and a misspelt column fails at once.
+ROW: dict[str, Any] = {
+    name: namedtuple(f"{name}_row", [column.name for column in metadata.tables[name].columns])
+    for name in TABLE_ORDER
+}
 
 
 def _dump(doc: dict[str, Any]) -> bytes:
@@ -235,9 +245,9 @@ def _search_body(*parts: Any) -> str:
     return ". ".join(str(part).rstrip(".") for part in parts if part)
 
 
-def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
+def rows(facts: Facts) -> dict[str, list[Row]]:
     """Every row of every table, in a deterministic order (same seeds, same database)."""
-    out: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_ORDER}
+    out: dict[str, list[Row]] = {name: [] for name in TABLE_ORDER}
     entities = facts.entities
     members: dict[str, list[dict[str, Any]]] = {ident: [] for ident in entities["unit"]}
     per_article: dict[str, dict[str, int]] = {ident: {} for ident in facts.articles}
@@ -247,62 +257,72 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
         for ident in sorted(entities[kind]):
             entity = entities[kind][ident]
             for article in entity.articles:
-                out["mention"].append({"kind": kind, "entity_id": ident, "article_id": article})
+                out["mention"].append(ROW["mention"](kind=kind, entity_id=ident, article_id=article))
                 counts = per_article[article]
                 counts[kind] = counts.get(kind, 0) + 1
             for item in _evidence(entity):
                 out["evidence"].append(
-                    {
-                        "kind": kind,
-                        "entity_id": ident,
-                        "field": item.field,
-                        "article_id": item.article,
-                        "start": item.start,
-                        "end": item.end,
-                        "text": item.text,
-                        "certainty": item.certainty,
-                        "note": item.note,
-                    }
+                    ROW["evidence"](
+                        id=len(out["evidence"]) + 1,
+                        kind=kind,
+                        entity_id=ident,
+                        field=item.field,
+                        article_id=item.article,
+                        start=item.start,
+                        end=item.end,
+                        text=item.text,
+                        certainty=item.certainty,
+                        note=item.note,
+                    )
                 )
             if kind in ("person", "unit", "place"):
                 name = entity.fields["name"]
                 out["name"].append(
-                    {
-                        "kind": kind,
-                        "entity_id": ident,
-                        "name": name,
-                        "folded": fold(name),
-                        "source": "name",
-                        "lang": None,
-                    }
+                    ROW["name"](
+                        id=len(out["name"]) + 1,
+                        kind=kind,
+                        entity_id=ident,
+                        name=name,
+                        folded=fold(name),
+                        source="name",
+                        lang=None,
+                    )
                 )
                 for folded, alias in entity.aliases.items():
                     out["name"].append(
-                        {
-                            "kind": kind,
-                            "entity_id": ident,
-                            "name": alias["name"],
-                            "folded": folded,
-                            "source": alias["source"],
-                            "lang": alias["lang"],
-                        }
+                        ROW["name"](
+                            id=len(out["name"]) + 1,
+                            kind=kind,
+                            entity_id=ident,
+                            name=alias["name"],
+                            folded=folded,
+                            source=alias["source"],
+                            lang=alias["lang"],
+                        )
                     )
             for link in entity.links["places"]:
                 out["location"].append(
-                    {
-                        "kind": kind,
-                        "entity_id": ident,
-                        "place_id": link.target,
-                        "role": link.role,
-                        "certainty": link.certainty,
-                    }
+                    ROW["location"](
+                        id=len(out["location"]) + 1,
+                        kind=kind,
+                        entity_id=ident,
+                        place_id=link.target,
+                        role=link.role,
+                        certainty=link.certainty,
+                    )
                 )
 
     for ident in sorted(entities["person"]):
         person = entities["person"][ident]
         for link in person.links["units"]:
             out["membership"].append(
-                {"person_id": ident, "unit_id": link.target, "role": link.role, "certainty": link.certainty}
+                ROW["membership"](
+                    id=len(out["membership"]) + 1,
+                    person_id=ident,
+                    unit_id=link.target,
+                    role=link.role,
+                    certainty=link.certainty,
+                )
             )
             members[link.target].append(
                 {
@@ -316,18 +336,24 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
             )
         for link in person.links["relations"]:
             out["relation"].append(
-                {"person_id": ident, "other_id": link.target, "role": link.role, "certainty": link.certainty}
+                ROW["relation"](
+                    id=len(out["relation"]) + 1,
+                    person_id=ident,
+                    other_id=link.target,
+                    role=link.role,
+                    certainty=link.certainty,
+                )
             )
         doc = person_doc(facts, person)
         out["person"].append(
-            {
-                "id": ident,
-                "name": doc["name"],
-                "sort_name": fold(doc["name"]),
-                "nationality": doc["nationality"],
-                "age": doc["age"],
-                "doc": _dump(doc),
-            }
+            ROW["person"](
+                id=ident,
+                name=doc["name"],
+                sort_name=fold(doc["name"]),
+                nationality=doc["nationality"],
+                age=doc["age"],
+                doc=_dump(doc),
+            )
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
         search.append(("person", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
@@ -337,15 +363,15 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
         unit = entities["unit"][ident]
         doc = unit_doc(facts, unit, members[ident], sizes.get(ident))
         out["unit"].append(
-            {
-                "id": ident,
-                "name": doc["name"],
-                "sort_name": fold(doc["name"]),
-                "kind": doc["kind"],
-                "country": doc["country"],
-                "side": doc["side"],
-                "doc": _dump(doc),
-            }
+            ROW["unit"](
+                id=ident,
+                name=doc["name"],
+                sort_name=fold(doc["name"]),
+                kind=doc["kind"],
+                country=doc["country"],
+                side=doc["side"],
+                doc=_dump(doc),
+            )
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
         named = doc["named_after"]["text"] if doc["named_after"] else None
@@ -356,14 +382,14 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
     for ident in sorted(entities["place"]):
         doc = place_doc(entities["place"][ident])
         out["place"].append(
-            {
-                "id": ident,
-                "name": doc["name"],
-                "sort_name": fold(doc["name"]),
-                "kind": doc["kind"],
-                "country": doc["country"],
-                "doc": _dump(doc),
-            }
+            ROW["place"](
+                id=ident,
+                name=doc["name"],
+                sort_name=fold(doc["name"]),
+                kind=doc["kind"],
+                country=doc["country"],
+                doc=_dump(doc),
+            )
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
         search.append(("place", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
@@ -372,25 +398,26 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
         event = entities["event"][ident]
         for link in event.links["participants"]:
             out["participation"].append(
-                {
-                    "event_id": ident,
-                    "participant_kind": link.extra["kind"],
-                    "participant_id": link.target,
-                    "role": link.role,
-                    "certainty": link.certainty,
-                }
+                ROW["participation"](
+                    id=len(out["participation"]) + 1,
+                    event_id=ident,
+                    participant_kind=link.extra["kind"],
+                    participant_id=link.target,
+                    role=link.role,
+                    certainty=link.certainty,
+                )
             )
         doc = event_doc(facts, event)
         out["event"].append(
-            {
-                "id": ident,
-                "title": doc["title"],
-                "sort_title": fold(doc["title"]),
-                "kind": doc["kind"],
-                "date_start": doc["date"]["start"],
-                "date_end": doc["date"]["end"],
-                "doc": _dump(doc),
-            }
+            ROW["event"](
+                id=ident,
+                title=doc["title"],
+                sort_title=fold(doc["title"]),
+                kind=doc["kind"],
+                date_start=doc["date"]["start"],
+                date_end=doc["date"]["end"],
+                doc=_dump(doc),
+            )
         )
         search.append(
             (
@@ -404,16 +431,16 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
     for ident in sorted(entities["quote"]):
         doc = quote_doc(facts, entities["quote"][ident])
         out["quote"].append(
-            {
-                "id": ident,
-                "article_id": doc["article"],
-                "start": doc["start"],
-                "end": doc["end"],
-                "speaker_id": doc["speaker"]["id"] if doc["speaker"] else None,
-                "anonymous": doc["anonymous"],
-                "text": doc["text"],
-                "doc": _dump(doc),
-            }
+            ROW["quote"](
+                id=ident,
+                article_id=doc["article"],
+                start=doc["start"],
+                end=doc["end"],
+                speaker_id=doc["speaker"]["id"] if doc["speaker"] else None,
+                anonymous=doc["anonymous"],
+                text=doc["text"],
+                doc=_dump(doc),
+            )
         )
         who = doc["speaker"]["name"] if doc["speaker"] else doc["speaker_description"]
         search.append(("quote", ident, f"{who}: “{_shorten(doc['text'])}”", doc["text"]))
@@ -422,17 +449,17 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
         doc = figure_doc(facts, entities["figure"][ident])
         subject = doc["subject"]
         out["figure"].append(
-            {
-                "id": ident,
-                "article_id": doc["article"],
-                "start": doc["start"],
-                "end": doc["end"],
-                "qualifier": doc["qualifier"],
-                "amount": doc["amount"],
-                "subject_kind": subject["kind"] if subject else None,
-                "subject_id": subject["id"] if subject else None,
-                "doc": _dump(doc),
-            }
+            ROW["figure"](
+                id=ident,
+                article_id=doc["article"],
+                start=doc["start"],
+                end=doc["end"],
+                qualifier=doc["qualifier"],
+                amount=doc["amount"],
+                subject_kind=subject["kind"] if subject else None,
+                subject_id=subject["id"] if subject else None,
+                doc=_dump(doc),
+            )
         )
         search.append(("figure", ident, f"{doc['text']} {doc['unit'] or ''}".strip(), doc["counts"]))
 
@@ -440,30 +467,28 @@ def rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
         doc = article_doc(facts.articles[ident], per_article[ident])
         text = facts.texts[ident]
         out["article"].append(
-            {
-                "id": ident,
-                "title": doc["title"],
-                "author": doc["author"],
-                "outlet": doc["outlet"],
-                "language": doc["language"],
-                "published_start": doc["published"]["start"],
-                "published_end": doc["published"]["end"],
-                "length": doc["length"],
-                "sha256": doc["sha256"],
-                "text": text,
-                "doc": _dump(doc),
-            }
+            ROW["article"](
+                id=ident,
+                title=doc["title"],
+                author=doc["author"],
+                outlet=doc["outlet"],
+                language=doc["language"],
+                published_start=doc["published"]["start"],
+                published_end=doc["published"]["end"],
+                length=doc["length"],
+                sha256=doc["sha256"],
+                text=text,
+                doc=_dump(doc),
+            )
         )
         search.append(("article", ident, doc["title"], text))
 
-    for table in ("name", "membership", "relation", "location", "participation", "evidence"):
-        for number, row in enumerate(out[table], start=1):
-            row["id"] = number
     search.sort(
         key=lambda entry: (entry[0], entry[1])
-    )  # ids in (kind, entity id) order, as search ranks ties
+    )  # ids in (kind, entity id) order: search ranks ties so
+    entry = ROW["search_entry"]
     out["search_entry"] = [
-        {"id": search_entry_id(number, kind), "kind": kind, "entity_id": ident, "label": label, "body": body}
+        entry(id=search_entry_id(number, kind), kind=kind, entity_id=ident, label=label, body=body)
         for number, (kind, ident, label, body) in enumerate(search, start=1)
     ]
     return out

@@ -19,9 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -32,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from app import documents
 from app.dataset import Dataset, Progress, build_dataset
 from app.dialects import after_load
-from app.models import TABLE_ORDER, metadata
+from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings
 
 CHUNK = 20_000
@@ -65,7 +63,7 @@ def head_revision() -> str:
     return head
 
 
-def _dataset_rows(dataset: Dataset) -> list[dict[str, Any]]:
+def _dataset_rows(dataset: Dataset) -> list[documents.Row]:
     meta = {
         "version": dataset.version,
         "counts": json.dumps(dataset.counts, sort_keys=True),
@@ -73,14 +71,13 @@ def _dataset_rows(dataset: Dataset) -> list[dict[str, Any]]:
         "revision": head_revision(),
         "stats": json.dumps(documents.stats(dataset.facts), sort_keys=True),
     }
-    return [{"key": key, "value": value} for key, value in sorted(meta.items())]
+    return [documents.ROW["dataset"](key=key, value=value) for key, value in sorted(meta.items())]
 
 
-def _table_rows(dataset: Dataset) -> Iterator[tuple[str, list[str], list[dict[str, Any]]]]:
+def _table_rows(dataset: Dataset) -> Iterator[tuple[str, tuple[str, ...], list[documents.Row]]]:
     for name in TABLE_ORDER:
         rows = _dataset_rows(dataset) if name == "dataset" else dataset.rows[name]
-        columns = [column.name for column in metadata.tables[name].columns if column.name != "document"]
-        yield name, columns, rows
+        yield name, documents.ROW[name]._fields, rows
 
 
 @contextlib.contextmanager
@@ -126,7 +123,7 @@ def _redact(url: str) -> str:
 
 def _insert_all(
     dataset: Dataset,
-    insert: Callable[[str, list[str], list[dict[str, Any]]], None],
+    insert: Callable[[str, tuple[str, ...], list[documents.Row]], None],
     progress: Progress | None,
 ) -> None:
     total = sum(len(rows) for _, _, rows in _table_rows(dataset))
@@ -216,17 +213,16 @@ def _build_sqlite(connection: sqlite3.Connection, dataset: Dataset, progress: Pr
     connection.execute("PRAGMA journal_mode = OFF")
     connection.execute("PRAGMA synchronous = OFF")
     connection.execute("PRAGMA cache_size = -262144")  # 256 MiB: indexes grow in memory, written once
+    connection.execute("PRAGMA threads = 2")  # the sorts that build the indexes may use a second core
     engine = create_engine("sqlite://", creator=lambda: connection, poolclass=pool.StaticPool)
     with engine.connect() as sa_connection:
         command.upgrade(alembic_config(sa_connection), "head")
         sa_connection.commit()
 
-    def insert(name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    def insert(name: str, columns: tuple[str, ...], rows: list[documents.Row]) -> None:
         quoted = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in columns)
-        connection.executemany(
-            f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})', map(itemgetter(*columns), rows)
-        )
+        connection.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})', rows)
 
     # Rows go into bare tables and each index is then built in one sorted pass, rather than updated row by
     # row: the indexes come out the same (their SQL is replayed as the migrations wrote it), in less time.
@@ -266,11 +262,11 @@ def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> No
             driver = connection.connection.driver_connection
             assert driver is not None
 
-            def insert(name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+            def insert(name: str, columns: tuple[str, ...], rows: list[documents.Row]) -> None:
                 quoted = ", ".join(f'"{c}"' for c in columns)
                 with driver.cursor() as cursor, cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
-                    for values in map(itemgetter(*columns), rows):
-                        copy.write_row(values)
+                    for row in rows:
+                        copy.write_row(row)
 
             _insert_all(dataset, insert, progress)
             connection.exec_driver_sql("ANALYZE")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,7 @@ class ArticleSeed:
     raw: dict[str, Any] = field(repr=False)
 
     def display_path(self, seeds_dir: Path) -> str:
-        return _display(self.facts_path, seeds_dir)
+        return f"{seeds_dir.name}/{self.folder.name}/{self.facts_path.name}"
 
 
 def _display(path: Path, seeds_dir: Path) -> str:
@@ -169,15 +170,17 @@ def validation_errors(exc: ValidationError, raw: Any, path: str) -> list[SeedErr
 
 def article_folders(seeds_dir: Path) -> Iterator[Path]:
     """Article folders, in a stable order. Folders starting with `.` or `_` are ignored."""
-    for child in sorted(seeds_dir.iterdir()):
-        if child.is_dir() and not child.name.startswith((".", "_")):
-            yield child
+    with os.scandir(seeds_dir) as entries:  # scandir knows which entries are folders without a stat each
+        names = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith((".", "_")))
+    for name in names:
+        yield seeds_dir / name
 
 
 def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, list[SeedError]]:
     """Parse and validate one folder; returns the article or the errors that prevent reading it."""
-    display = _display(folder, seeds_dir)
-    candidates = [folder / name for name in FACTS_FILE_NAMES if (folder / name).is_file()]
+    display = f"{seeds_dir.name}/{folder.name}"  # article folders are children of seeds_dir
+    present = os.listdir(folder)
+    candidates = [folder / name for name in FACTS_FILE_NAMES if name in present and (folder / name).is_file()]
     if not candidates:
         names = " or ".join(FACTS_FILE_NAMES)
         return None, [SeedError(display, f"no facts file; add {names} (see seeds/README.md)")]
@@ -185,7 +188,7 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
         found = ", ".join(c.name for c in candidates)
         return None, [SeedError(display, f"more than one facts file ({found}); keep one")]
     facts_path = candidates[0]
-    shown = _display(facts_path, seeds_dir)
+    shown = f"{display}/{facts_path.name}"
     try:
         content = facts_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -202,11 +205,12 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
         return None, validation_errors(exc, raw, shown)
 
     text_path = folder / facts.article.text_file
-    text_shown = _display(text_path, seeds_dir)
     try:
         data = text_path.read_bytes()
     except OSError as exc:
-        return None, [SeedError(text_shown, f"cannot read the article text: {exc.strerror}")]
+        return None, [
+            SeedError(_display(text_path, seeds_dir), f"cannot read the article text: {exc.strerror}")
+        ]
     digest = hashlib.sha256(data).hexdigest()
     if digest != facts.article.sha256:
         return None, [
@@ -221,5 +225,5 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [SeedError(text_shown, f"not valid UTF-8 at byte {exc.start}")]
+        return None, [SeedError(_display(text_path, seeds_dir), f"not valid UTF-8 at byte {exc.start}")]
     return ArticleSeed(folder.name, folder, facts_path, facts, text, raw), []
