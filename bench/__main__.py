@@ -32,6 +32,7 @@ import httpx
 
 from app.pagination import Cursor
 from app.params import QuoteParams
+from app.revision import SCHEMA_REVISION
 from app.settings import PROJECT_DIR
 from bench.corpus import COMMON_WORDS, VOCABULARY, generate
 
@@ -205,7 +206,8 @@ def _corpus(size: str, articles: int, results: Results, timed: bool) -> Path:
     seeds = generate(WORK / f"seeds-{size}", articles)
     database = WORK / f"{size}.db"
     stamp = WORK / f"{size}.db.loaded"
-    signature = (seeds / ".generated").read_text()
+    # A database built by other seeds or for another schema revision is built again.
+    signature = f"{(seeds / '.generated').read_text()} revision {SCHEMA_REVISION}"
     if timed or not database.exists() or not stamp.exists() or stamp.read_text() != signature:
         started = time.perf_counter()
         completed = subprocess.run(
