@@ -6,7 +6,8 @@
 3. In the same run, serve each scenario's precomputed response bytes from a bare Starlette app (the
    ceiling) and the equivalent query from Datasette on the same SQLite file.
 4. Print a table and one line per figure (`ratio <name> <value>`, `p99_ms <name> <value>`, …); a full run
-   also writes bench/results/latest.json and the results section of BENCH.md.
+   also writes bench/results/latest.json (not committed: BENCH.md keeps the runs we report, with their
+   machine).
 """
 
 from __future__ import annotations
