@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.models import SEARCH_KIND_BITS, SEARCH_KIND_CODES
+from app.models import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -148,7 +148,7 @@ class Dialect:
             # An entry's kind is in its id (`app.models.SEARCH_KIND_CODES`), and ids follow (kind, entity
             # id) order: matches are ranked and filtered without reading their entries, and only the page's
             # entries are read, for their labels and snippets.
-            code = f"(search_fts.rowid % {SEARCH_KIND_BITS})"
+            code = f"(search_fts.rowid % {SEARCH_KIND_MODULUS})"
             codes = f" AND {code} IN ({', '.join(p for _ in kinds)})" if kinds else ""
             where = f"search_fts MATCH {p}{codes}"
             count = f"SELECT count(*) FROM search_fts WHERE {where}"
@@ -191,7 +191,7 @@ class Dialect:
         if self.backend == "sqlite":
             return (
                 "id IN (SELECT s.entity_id FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid "
-                f"WHERE search_fts MATCH {p} AND search_fts.rowid % {SEARCH_KIND_BITS} = {SEARCH_KIND_CODES['quote']})"
+                f"WHERE search_fts MATCH {p} AND search_fts.rowid % {SEARCH_KIND_MODULUS} = {SEARCH_KIND_CODES['quote']})"
             )
         return f"id IN (SELECT s.entity_id FROM search_entry s WHERE s.document @@ to_tsquery('newsfacts', {p}) AND s.kind = 'quote')"
 

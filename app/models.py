@@ -231,12 +231,12 @@ class Evidence(SQLModel, table=True):
     note: str | None = None
 
 
-# A search entry's id carries its kind in its last three bits, and ids follow (kind, entity id) order:
+# A search entry's id modulo 8 is its kind's code, and ids follow (kind, entity id) order:
 # full-text search ranks and filters matches by kind from the id alone, without reading each entry.
 SEARCH_KIND_CODES = {kind: code for code, kind in enumerate(sorted(SEARCH_KINDS))}
-SEARCH_KIND_BITS = 8
+SEARCH_KIND_MODULUS = 8
 SEARCH_KIND_CONDITION = (
-    f"id % {SEARCH_KIND_BITS} = CASE kind "
+    f"id % {SEARCH_KIND_MODULUS} = CASE kind "
     + " ".join(f"WHEN '{kind}' THEN {code}" for kind, code in SEARCH_KIND_CODES.items())
     + " END"
 )
@@ -244,7 +244,7 @@ SEARCH_KIND_CONDITION = (
 
 def search_entry_id(number: int, kind: str) -> int:
     """The id of the `number`-th entry (counting in (kind, entity id) order from 1)."""
-    return number * SEARCH_KIND_BITS + SEARCH_KIND_CODES[kind]
+    return number * SEARCH_KIND_MODULUS + SEARCH_KIND_CODES[kind]
 
 
 class SearchEntry(SQLModel, table=True):

@@ -66,14 +66,14 @@ def test_the_api_expects_the_migration_head() -> None:
 def test_search_entry_ids_carry_their_kind_and_follow_kind_then_id_order(sqlite_settings: object) -> None:
     import sqlite3
 
-    from app.models import SEARCH_KIND_BITS, SEARCH_KIND_CODES
+    from app.models import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
     from app.settings import Settings
 
     assert isinstance(sqlite_settings, Settings)
     with sqlite3.connect(sqlite_settings.sqlite_path) as connection:
         entries = connection.execute("SELECT id, kind, entity_id FROM search_entry ORDER BY id").fetchall()
     assert {kind for _, kind, _ in entries} == set(SEARCH_KIND_CODES)
-    assert all(ident % SEARCH_KIND_BITS == SEARCH_KIND_CODES[kind] for ident, kind, _ in entries)
+    assert all(ident % SEARCH_KIND_MODULUS == SEARCH_KIND_CODES[kind] for ident, kind, _ in entries)
     assert [(kind, entity) for _, kind, entity in entries] == sorted(
         (kind, entity) for _, kind, entity in entries
     )
