@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,11 +118,18 @@ class Dataset:
     rows: dict[str, list[documents.Row]]
     version: str
     counts: dict[str, int]
+    fact_count: int = field(init=False)
+    """Records plus the links and evidence between them: the unit the loader's speed is quoted in."""
 
-    @property
-    def fact_count(self) -> int:
-        """Records plus the links and evidence between them: the unit the loader's speed is quoted in."""
-        return sum(len(rows) for table, rows in self.rows.items() if table not in ("dataset", "search_entry"))
+    def __post_init__(self) -> None:
+        self.fact_count = sum(
+            len(rows) for table, rows in self.rows.items() if table not in ("dataset", "search_entry")
+        )
+
+    def release(self) -> None:
+        """Let go of the facts and rows once they are written (millions of objects on a big corpus);
+        the version and the counts stay."""
+        self.facts, self.rows = Facts(), {}
 
 
 class _ArticleContext:
@@ -233,6 +240,7 @@ class _Builder:
         # (kind, id, where-it-was-referenced) checked once every article is read
         self.references: list[tuple[str, str, str, str | None, str]] = []
         self.defined_in: dict[tuple[str, str], str] = {}
+        self.digests: dict[str, bytes] = {}  # of the files read, for the dataset version
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -258,6 +266,7 @@ class _Builder:
                     )
                     continue
                 seeds.append(seed)
+                self.digests |= seed.digests
         if not seeds and not self.errors:
             self.errors.append(SeedError(str(self.seeds_dir), "no article folders found"))
         # Oldest first, so that where articles differ (a person's age) the latest one is read last.
@@ -704,16 +713,21 @@ def _last_day(value: str) -> str:
     return value
 
 
-def seeds_version(seeds_dir: Path) -> str:
-    """A hash of every file in every article folder: the dataset version, known without parsing."""
+def seeds_version(seeds_dir: Path, known: Mapping[str, bytes] | None = None) -> str:
+    """A hash of every file in every article folder: the dataset version, known without parsing.
+    `known` holds the SHA-256 of files already read (by path under `seeds_dir`), so they are not read again."""
     digest = hashlib.sha256(f"newsfacts-format-{FORMAT_VERSION}".encode())
     for folder in article_folders(seeds_dir):
         # os.walk rather than Path.rglob: the same files in the same order, in half the time on a big corpus
         files = [os.path.join(top, name) for top, _, names in os.walk(folder) for name in names]
         for relative in sorted(os.path.relpath(path, seeds_dir).split(os.sep) for path in files):
-            digest.update("/".join(relative).encode())
-            with open(os.path.join(seeds_dir, *relative), "rb") as file:
-                digest.update(hashlib.sha256(file.read()).digest())
+            name = "/".join(relative)
+            digest.update(name.encode())
+            file_digest = known.get(name) if known else None
+            if file_digest is None:
+                with open(os.path.join(seeds_dir, *relative), "rb") as file:
+                    file_digest = hashlib.sha256(file.read()).digest()
+            digest.update(file_digest)
     return digest.hexdigest()
 
 
@@ -732,7 +746,7 @@ def build_dataset(seeds_dir: Path, progress: Progress | None = None) -> Dataset:
     facts = builder.facts
     if progress:
         progress("building documents", 0, 1)
-    facts.version = seeds_version(seeds_dir)
+    facts.version = seeds_version(seeds_dir, builder.digests)
     rows = documents.rows(facts)
     if progress:
         progress("building documents", 1, 1)

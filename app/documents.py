@@ -29,7 +29,10 @@ ROW: dict[str, Any] = {
 
 
 def _dump(doc: dict[str, Any]) -> bytes:
-    return orjson.dumps(doc)
+    # A right-sized copy: orjson (3.12 on) hands back its whole write buffer, 4 KiB and up, as the bytes
+    # object; kept for 200,000 documents that is ~1.5 GB of memory the kernel must fault in, for ~0.2 GB
+    # of JSON. The copy costs a memcpy, and orjson's buffer is freed and reused by the next document.
+    return bytes(memoryview(orjson.dumps(doc)))
 
 
 def _ref(facts: Facts, kind: str, ident: str | None) -> dict[str, Any] | None:

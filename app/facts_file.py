@@ -99,6 +99,11 @@ ReducedDate = Annotated[
 ]
 
 
+# An empty list by default, made new for each record. Written `= []`, Pydantic would deep-copy the default
+# each time a field is left out (~70,000 times per 1,000 articles); the schema still says `"default": []`.
+_EMPTY: Any = Field(default_factory=list, json_schema_extra={"default": []})
+
+
 class Strict(BaseModel):
     """Every model of the file rejects unknown fields, so a typo in a key is an error, not lost data."""
 
@@ -149,7 +154,7 @@ class Sourced(Strict):
 
     certainty: Certainty = "stated"
     note: str | None = Field(None, description="For inferred facts: the reasoning. Otherwise any remark.")
-    evidence: Evidence = []
+    evidence: Evidence = _EMPTY
 
     @model_validator(mode="after")
     def _provenance(self) -> Sourced:
@@ -178,7 +183,7 @@ class Alias(Strict):
         description="`article`: the article uses this name; `external`: a common spelling not in the article."
     )
     note: str | None = None
-    evidence: Evidence = []
+    evidence: Evidence = _EMPTY
 
     @model_validator(mode="after")
     def _source_matches_evidence(self) -> Alias:
@@ -248,7 +253,7 @@ class DateSpec(Strict):
     )
     certainty: Certainty = "stated"
     note: str | None = None
-    evidence: Evidence = []
+    evidence: Evidence = _EMPTY
 
     @model_validator(mode="after")
     def _consistent(self) -> DateSpec:
@@ -312,39 +317,39 @@ class Record(Strict):
 
 class Person(Record):
     name: str = Field(min_length=1)
-    aliases: list[Alias] = []
+    aliases: list[Alias] = _EMPTY
     age: Claim[Annotated[int, Field(ge=0, le=130)]] | None = Field(
         None, description="Age as the article states it."
     )
     nationality: Claim[Slug] | None = Field(None, examples=["belarusian"])
-    memberships: list[Membership] = []
-    relations: list[Relation] = []
-    places: list[PlaceLink] = []
+    memberships: list[Membership] = _EMPTY
+    relations: list[Relation] = _EMPTY
+    places: list[PlaceLink] = _EMPTY
 
 
 class Unit(Record):
     name: str = Field(min_length=1)
     kind: UnitKind
-    aliases: list[Alias] = []
+    aliases: list[Alias] = _EMPTY
     country: Claim[Id] | None = Field(None, description="Place id of the country its members come from.")
     side: Claim[Id] | None = Field(None, description="Place id of the country it fights for.")
     named_after: NamedAfter | None = None
-    places: list[PlaceLink] = []
+    places: list[PlaceLink] = _EMPTY
 
 
 class Place(Record):
     name: str = Field(min_length=1)
     kind: PlaceKind
     country: Id | None = Field(None, description="Place id of the country it is in (itself, for a country).")
-    aliases: list[Alias] = []
+    aliases: list[Alias] = _EMPTY
 
 
 class Event(Record):
     title: str = Field(min_length=1)
     kind: EventKind
     date: DateSpec | None = Field(None, description="Omitted when the text gives no way to date it.")
-    places: list[PlaceLink] = []
-    participants: list[Participant] = []
+    places: list[PlaceLink] = _EMPTY
+    participants: list[Participant] = _EMPTY
 
 
 class Speaker(Sourced):
@@ -365,8 +370,8 @@ class Speaker(Sourced):
 
 class Addressee(Sourced):
     text: str = Field(min_length=1)
-    people: list[Id] = []
-    units: list[Id] = []
+    people: list[Id] = _EMPTY
+    units: list[Id] = _EMPTY
 
 
 class Medium(Sourced):
@@ -397,7 +402,7 @@ class Quote(Strict):
     medium: Medium | None = None
     occasion: Occasion | None = None
     about: About | None = None
-    evidence: Evidence = []
+    evidence: Evidence = _EMPTY
 
 
 class FigureSubject(Strict):
@@ -448,12 +453,12 @@ class FactsFile(Strict):
     model_config = ConfigDict(title="newsfacts facts file")
 
     article: ArticleMeta
-    people: list[Person] = []
-    units: list[Unit] = []
-    places: list[Place] = []
-    events: list[Event] = []
-    quotes: list[Quote] = []
-    figures: list[Figure] = []
+    people: list[Person] = _EMPTY
+    units: list[Unit] = _EMPTY
+    places: list[Place] = _EMPTY
+    events: list[Event] = _EMPTY
+    quotes: list[Quote] = _EMPTY
+    figures: list[Figure] = _EMPTY
 
 
 SECTIONS = ("people", "units", "places", "events", "quotes", "figures")

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,8 @@ class ArticleSeed:
     facts_path: Path
     facts: FactsFile
     text: str
-    raw: dict[str, Any] = field(repr=False)
+    digests: dict[str, bytes]
+    """The SHA-256 of each file read, by path under the seeds folder: the dataset version reuses them."""
 
     def display_path(self, seeds_dir: Path) -> str:
         return f"{seeds_dir.name}/{self.folder.name}/{self.facts_path.name}"
@@ -190,9 +191,13 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
     facts_path = candidates[0]
     shown = f"{display}/{facts_path.name}"
     try:
-        content = facts_path.read_text(encoding="utf-8")
+        data = facts_path.read_bytes()
+        content = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [SeedError(shown, f"cannot read the file: {exc}")]
+    if "\r" in content:  # line ends as text mode reads them
+        content = content.replace("\r\n", "\n").replace("\r", "\n")
+    digests = {f"{folder.name}/{facts_path.name}": hashlib.sha256(data).digest()}
     try:
         raw = parse_facts_text(content, facts_path.suffix)
     except ValueError as exc:
@@ -211,7 +216,8 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
         return None, [
             SeedError(_display(text_path, seeds_dir), f"cannot read the article text: {exc.strerror}")
         ]
-    digest = hashlib.sha256(data).hexdigest()
+    hashed = hashlib.sha256(data)
+    digest = hashed.hexdigest()
     if digest != facts.article.sha256:
         return None, [
             SeedError(
@@ -226,4 +232,5 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [SeedError(_display(text_path, seeds_dir), f"not valid UTF-8 at byte {exc.start}")]
-    return ArticleSeed(folder.name, folder, facts_path, facts, text, raw), []
+    digests[os.path.relpath(text_path, seeds_dir).replace(os.sep, "/")] = hashed.digest()
+    return ArticleSeed(folder.name, folder, facts_path, facts, text, digests), []

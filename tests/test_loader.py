@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from app.cli import main
-from app.dataset import build_dataset
+from app.dataset import build_dataset, seeds_version
 from app.loader import LoadError, load
 from app.seed_files import SeedErrors
 from app.settings import PROJECT_DIR, load_settings
@@ -156,6 +156,24 @@ def test_a_fixture_article_loads_beside_the_real_one_without_code(tmp_path: Path
     putin = dataset.facts.entities["person"]["vladimir-putin"]
     assert putin.articles == [ARTICLE, "test-fixture-article"]
 
+
+
+def test_the_dataset_version_hashes_every_file_of_every_article_folder(tmp_path: Path) -> None:
+    seeds = copy_seeds(tmp_path / "seeds")
+    version = build_dataset(seeds).version
+    assert version == seeds_version(seeds)  # the load reuses the hashes of the files it read
+    (seeds / ARTICLE / "notes.md").write_text("a file the loader does not read\n", encoding="utf-8")
+    assert build_dataset(seeds).version == seeds_version(seeds) != version
+
+
+def test_a_facts_file_with_windows_line_ends_loads_the_same(tmp_path: Path) -> None:
+    seeds = copy_seeds(tmp_path / "seeds")
+    before = build_dataset(seeds).facts.entities["quote"]
+    path = seeds / ARTICLE / "facts.yaml"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    after = build_dataset(seeds).facts.entities["quote"]
+    assert [q.fields for q in after.values()] == [q.fields for q in before.values()]
+    assert any("Putin" in q.fields["text"] for q in after.values())
 
 # -- bad input ---------------------------------------------------------------------------------------
 
