@@ -157,7 +157,6 @@ def test_a_fixture_article_loads_beside_the_real_one_without_code(tmp_path: Path
     assert putin.articles == [ARTICLE, "test-fixture-article"]
 
 
-
 def test_the_dataset_version_hashes_every_file_of_every_article_folder(tmp_path: Path) -> None:
     seeds = copy_seeds(tmp_path / "seeds")
     version = build_dataset(seeds).version
@@ -174,6 +173,7 @@ def test_a_facts_file_with_windows_line_ends_loads_the_same(tmp_path: Path) -> N
     after = build_dataset(seeds).facts.entities["quote"]
     assert [q.fields for q in after.values()] == [q.fields for q in before.values()]
     assert any("Putin" in q.fields["text"] for q in after.values())
+
 
 # -- bad input ---------------------------------------------------------------------------------------
 
