@@ -146,7 +146,9 @@ class HttpCacheMiddleware:
         etag = f'"{built_from[:16]}-{digest}"'.encode()
         response_headers += [(b"etag", etag), (b"cache-control", CACHE_CONTROL), (b"vary", b"Accept")]
         if built_from == version and self.cache.max_bytes:
-            self.cache.put(key, CachedResponse(response_headers, body, etag))
+            # A right-sized copy: a body made by orjson in one piece keeps orjson's whole write buffer (4 KiB
+            # and up), and the cache's bound counts the body's length.
+            self.cache.put(key, CachedResponse(response_headers, bytes(memoryview(body)), etag))
         await self._send(send, response_headers, body, etag, if_none_match, head)
 
     @staticmethod
