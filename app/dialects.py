@@ -136,18 +136,24 @@ class Dialect:
         self, query: str, kinds: list[str], limit: int, offset: int
     ) -> tuple[list[Any], list[Any]]:
         """The parameters of `search_sql`'s two statements."""
-        if self.backend == "sqlite":
-            codes = [SEARCH_KIND_CODES[kind] for kind in kinds]
-            return [query, *codes], [query, *codes, limit, offset, query]
-        return [query, *kinds], [query, *kinds, limit, offset]
+        kinds_or_codes: list[Any] = (
+            [SEARCH_KIND_CODES[kind] for kind in kinds] if self.backend == "sqlite" else list(kinds)
+        )
+        return [query, *kinds_or_codes], [query, *kinds_or_codes, limit, offset]
 
     def search_sql(self, kinds: list[str] | None) -> tuple[str, str]:
-        """(count SQL, page SQL) for a full-text query, optionally narrowed to some kinds."""
+        """(count SQL, ranked SQL) for a full-text query, optionally narrowed to some kinds.
+
+        The ranked statement gives one page of matches, best first, with the number of all matches in its
+        last column (`count(*) OVER ()`: the one pass that ranks them counts them too), so the count
+        statement is needed only for a page past the end. On PostgreSQL its rows are whole hits (kind,
+        entity id, label, score, snippet, total); on SQLite they are (entry id, score, total), and
+        `snippets_sql` then reads the page's entries and snippets.
+        """
         p = self.placeholder
         if self.backend == "sqlite":
             # An entry's kind is in its id (`app.models.SEARCH_KIND_CODES`), and ids follow (kind, entity
-            # id) order: matches are ranked and filtered without reading their entries, and only the page's
-            # entries are read, for their labels and snippets.
+            # id) order: matches are ranked and filtered without reading their entries.
             code = f"(search_fts.rowid % {SEARCH_KIND_MODULUS})"
             codes = f" AND {code} IN ({', '.join(p for _ in kinds)})" if kinds else ""
             where = f"search_fts MATCH {p}{codes}"
@@ -155,18 +161,15 @@ class Dialect:
             boost = " ".join(
                 f"WHEN {SEARCH_KIND_CODES[kind]} THEN {value}" for kind, value in KIND_BOOST.items()
             )
-            top = (
+            scored = (
                 f"SELECT search_fts.rowid AS hit, -bm25(search_fts, 10.0, 1.0) * (CASE {code} {boost} END) "
-                f"AS score FROM search_fts WHERE {where} ORDER BY score DESC, hit LIMIT {p} OFFSET {p}"
+                f"AS score FROM search_fts WHERE {where}"
             )
-            page = (
-                f"SELECT e.kind, e.entity_id, e.label, top.score, "
-                f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
-                f"FROM ({top}) AS top JOIN search_fts ON search_fts.rowid = top.hit "
-                f"JOIN search_entry e ON e.id = top.hit WHERE search_fts MATCH {p} "
-                "ORDER BY top.score DESC, top.hit"
+            ranked = (
+                f"SELECT hit, score, count(*) OVER () FROM ({scored}) "
+                f"ORDER BY score DESC, hit LIMIT {p} OFFSET {p}"
             )
-            return count, page
+            return count, ranked
         kind_filter = f" AND s.kind IN ({', '.join(p for _ in kinds)})" if kinds else ""
         where = f"s.document @@ to_tsquery('newsfacts', {p}){kind_filter}"
         count = f"SELECT count(*) FROM search_entry s WHERE {where}"
@@ -174,16 +177,33 @@ class Dialect:
             f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1, "
             'FragmentDelimiter=" … "\''
         )
-        page = (
+        ranked = (
             "SELECT hit.kind, hit.entity_id, hit.label, hit.score, "
-            f"ts_headline('newsfacts', hit.label || E'\\n' || hit.body, hit.query, {headline}) FROM ("
-            f"SELECT s.kind, s.entity_id, s.label, s.body, q.query, ts_rank_cd(s.document, q.query) * {_BOOST_SQL} AS score "
+            f"ts_headline('newsfacts', hit.label || E'\\n' || hit.body, hit.query, {headline}), hit.total FROM ("
+            f"SELECT s.kind, s.entity_id, s.label, s.body, q.query, ts_rank_cd(s.document, q.query) * {_BOOST_SQL} AS score, "
+            "count(*) OVER () AS total "
             f"FROM search_entry s, to_tsquery('newsfacts', {p}) AS q(query) "
             f"WHERE s.document @@ q.query{kind_filter} "
             f"ORDER BY score DESC, s.kind, s.entity_id LIMIT {p} OFFSET {p}) AS hit "
             "ORDER BY hit.score DESC, hit.kind, hit.entity_id"
         )
-        return count, page
+        return count, ranked
+
+    def snippets_sql(self, hits: int) -> str:
+        """SQLite: the entries and snippets of a page of `hits` ranked entries, as (id, kind, entity id,
+        label, snippet). Parameters: the query, the lowest and the highest id, then the ids.
+
+        FTS5 sets a query up once per scan, and for prefixes that means merging every matching word's
+        list: one scan over the hits' id range costs less than a lookup per hit, each set up anew.
+        """
+        ids = ", ".join("?" for _ in range(hits))
+        return (
+            f"SELECT search_fts.rowid, e.kind, e.entity_id, e.label, "
+            f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
+            "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid "
+            "WHERE search_fts MATCH ? AND search_fts.rowid BETWEEN ? AND ? "
+            f"AND search_fts.rowid + 0 IN ({ids})"  # `+ 0`: a filter on the scan, not a lookup per id
+        )
 
     def quote_text_condition(self) -> str:
         """A condition on `quote.id` matching quotes whose own words contain every term."""

@@ -391,6 +391,18 @@ PATHS = {  # the URL path of each kind's list
 }
 
 
+async def _entries_and_snippets(
+    snapshot: Snapshot, query: str, ranked: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """SQLite ranks entry ids alone; the page's entries and snippets come in one more statement."""
+    if not ranked:
+        return []
+    ids = [hit for hit, _, _ in ranked]
+    sql = snapshot.dialect.snippets_sql(len(ids))
+    found = {row[0]: row[1:] for row in await snapshot.all(sql, [query, min(ids), max(ids), *ids])}
+    return [(*found[hit][:3], score, found[hit][3]) for hit, score, _ in ranked]
+
+
 async def search(snapshot: Snapshot, params: SearchParams) -> Page:
     """One page of ranked hits; paged by offset (a relevance order has no stable keyset)."""
     terms = search_terms(params.q)
@@ -398,11 +410,18 @@ async def search(snapshot: Snapshot, params: SearchParams) -> Page:
         return Page([], 0, params.limit, params.offset)
     kinds = split_values(params.kind)  # validated against models.SEARCH_KINDS by SearchParams
     dialect = snapshot.dialect
-    count_sql, page_sql = dialect.search_sql(kinds or None)
+    count_sql, ranked_sql = dialect.search_sql(kinds or None)
     query = dialect.fts_query(terms)
-    count_params, page_params = dialect.search_params(query, kinds, params.limit, params.offset)
-    total = (await snapshot.all(count_sql, count_params))[0][0]
-    rows = await snapshot.all(page_sql, page_params)
+    count_params, ranked_params = dialect.search_params(query, kinds, params.limit, params.offset)
+    ranked = await snapshot.all(ranked_sql, ranked_params)
+    if ranked:
+        total = ranked[0][-1]
+    else:  # nothing matches, or the offset is past the last match
+        total = (await snapshot.all(count_sql, count_params))[0][0] if params.offset else 0
+    if dialect.backend == "sqlite":
+        rows = await _entries_and_snippets(snapshot, query, ranked)
+    else:
+        rows = [row[:-1] for row in ranked]
     hits = [
         orjson.dumps(
             {

@@ -59,3 +59,16 @@ async def test_search_pages_by_offset(client: httpx.AsyncClient) -> None:
     second = (await client.get(first["next"])).json()
     seen = [(h["kind"], h["id"]) for h in first["items"] + second["items"]]
     assert len(seen) == len(set(seen))
+
+
+async def test_a_page_past_the_last_hit_is_empty_and_still_counts_them(client: httpx.AsyncClient) -> None:
+    everything = (await client.get("/search", params={"q": "putin", "limit": 500})).json()
+    total = everything["total"]
+    assert total == len(everything["items"]) > 3
+    past = (await client.get("/search", params={"q": "putin", "offset": total + 10})).json()
+    assert past["items"] == [] and past["total"] == total and past["next"] is None
+    last = (await client.get("/search", params={"q": "putin", "offset": total - 2, "limit": 5})).json()
+    assert last["items"] == everything["items"][-2:] and last["total"] == total
+    assert all("<mark>" in hit["snippet"] for hit in last["items"])
+    nothing = (await client.get("/search", params={"q": "zzyzxnotaword"})).json()
+    assert nothing["items"] == [] and nothing["total"] == 0
