@@ -15,11 +15,14 @@ headers and one wrapper around `send`.
   load Swagger UI and ReDoc from `/static/`, never from a CDN, and no page runs inline script).
 - Access log: one line per request (method, path, status, duration, request id), written directly: the
   `logging` machinery (records, caller lookup, handlers) would cost more than serving a cached response.
+  The lines of the requests that finish in one turn of the event loop go out in one write at the end of
+  that turn (a write per line was a tenth of a cached response's cost).
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
+import random
 import re
 import sys
 import time
@@ -82,6 +85,7 @@ class EdgeMiddleware:
         self.stream = stream or sys.stderr
         self._second = -1
         self._stamp = ""
+        self._lines: list[str] = []  # written at the end of this turn of the event loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,7 +102,13 @@ class EdgeMiddleware:
                 origin = value
             elif name == b"access-control-request-method":
                 preflight = value
-        rid = request_id.decode() if request_id and _SANE_ID.match(request_id) else os.urandom(8).hex()
+        # A new id needs to be unique, not secret: `random` (reseeded in each worker process), not a
+        # system call per request.
+        rid = (
+            request_id.decode()
+            if request_id and _SANE_ID.match(request_id)
+            else f"{random.getrandbits(64):016x}"
+        )
         scope.setdefault("state", {})["request_id"] = rid
         extra = [(b"x-request-id", rid.encode())]
         allowed = origin is not None and (self.any_origin or origin in self.origins)
@@ -214,7 +224,13 @@ class EdgeMiddleware:
         else:
             stamp = self._timestamp(time.time())
             line = f"{stamp} INFO newsfacts.access: {method} {path} {status} {duration:.2f}ms id={request_id}"
+        self._lines.append(line)
+        if len(self._lines) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        lines, self._lines = self._lines, []
         try:
-            self.stream.write(line + "\n")
+            self.stream.write("\n".join(lines) + "\n")
         except (OSError, ValueError):
-            return  # a closed or full log stream must not fail the request
+            return  # a closed or full log stream must not fail a request

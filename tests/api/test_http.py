@@ -1,5 +1,6 @@
 """HTTP behaviour shared by every endpoint: paging, sorting, formats, caching, methods and errors."""
 
+import asyncio
 import csv
 import io
 
@@ -235,3 +236,28 @@ async def test_an_unexpected_error_is_a_logged_500_without_a_traceback(
     log = capsys.readouterr().err
     assert "unhandled error in GET /people/pavel-kulazhanka (request id bug-1)" in log
     assert "RuntimeError: a bug" in log  # the traceback goes to the log, not to the client
+
+
+async def test_every_request_gets_one_access_log_line_with_its_request_id() -> None:
+    from starlette.types import Receive, Scope, Send
+
+    from app.edge import EdgeMiddleware
+
+    async def ok(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    log = io.StringIO()
+    edge = EdgeMiddleware(ok, cors_origins=["*"], stream=log)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(edge), base_url="http://test") as client:
+        answers = [await client.get("/quotes", params={"speaker": "pavel-kulazhanka"})]
+        answers += [await client.get(f"/people/{n}") for n in range(3)]
+        answers.append(await client.get("/units", headers={"X-Request-ID": "report-42"}))
+    await asyncio.sleep(0)  # lines go out at the end of the event loop's turn
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 5
+    assert "GET /quotes?speaker=pavel-kulazhanka 200" in lines[0]
+    assert [line.split(" id=")[1] for line in lines] == [a.headers["x-request-id"] for a in answers]
+    assert lines[-1].endswith("id=report-42")
+    generated = {a.headers["x-request-id"] for a in answers[:-1]}
+    assert len(generated) == 4 and all(len(rid) == 16 and int(rid, 16) >= 0 for rid in generated)
