@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+from pathlib import Path
 
 import httpx
 import pytest
 
-from app.database import QueryTimeout
+from app.database import DatabaseUnavailable, QueryTimeout, SqliteDatabase
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import synthetic_settings_in
@@ -67,3 +70,37 @@ async def test_postgres_statements_are_cut_off_at_the_budget(postgres_settings: 
                 await snapshot.all("SELECT pg_sleep(2)")
         async with app.state.database.snapshot() as snapshot:
             assert await snapshot.all("SELECT 1") == [(1,)]
+
+
+async def test_the_server_follows_the_file_it_serves_replaced_rewritten_or_removed(
+    tmp_path: Path, sqlite_settings: Settings
+) -> None:
+    """A new load renames a new file over the old one; someone may also copy one over it, or delete it."""
+    real = sqlite_settings.sqlite_path
+    small = synthetic_settings_in(tmp_path / "small", 3).sqlite_path
+    served = tmp_path / "served.db"
+    shutil.copyfile(real, served)
+    database = SqliteDatabase(served, timeout=5)
+
+    async def version_and_people() -> tuple[str, int]:
+        async with database.snapshot() as snapshot:
+            return snapshot.info.version, (await snapshot.all("SELECT count(*) FROM person"))[0][0]
+
+    await database.open()
+    real_version, real_people = await version_and_people()
+    connection = database._connection
+    assert await version_and_people() == (real_version, real_people)
+    assert database._connection is connection  # nothing changed: the same connection
+
+    shutil.copyfile(small, tmp_path / "next.db")
+    os.replace(tmp_path / "next.db", served)  # what the loader does
+    small_version, small_people = await version_and_people()
+    assert small_version != real_version and small_people != real_people
+
+    shutil.copyfile(real, served)  # rewritten in place: same file, new content
+    assert await version_and_people() == (real_version, real_people)
+
+    served.unlink()
+    with pytest.raises(DatabaseUnavailable, match="no database at"):
+        await version_and_people()
+    await database.close()
