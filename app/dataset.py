@@ -2,8 +2,8 @@
 
 `build_dataset` reads every article folder, finds each evidence snippet in the article's text (storing
 offsets in code points, so `text[start:end]` is the snippet), merges records that several articles share,
-checks every reference, and returns the rows to insert. It writes nothing: `app.loader` does that, and
-`python -m app check` stops here.
+checks every reference, and returns a `Dataset` whose `tables` builds the rows to insert, table by table.
+It writes nothing: `app.loader` does that, and `python -m app check` stops here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,16 +116,28 @@ class Facts:
 @dataclass
 class Dataset:
     facts: Facts
-    rows: dict[str, list[documents.Row]]
     version: str
     counts: dict[str, int]
-    fact_count: int = field(init=False)
-    """Records plus the links and evidence between them: the unit the loader's speed is quoted in."""
+    rows: dict[str, list[documents.Row]] = field(default_factory=dict)
+    """The tables built so far by `tables` (all of them once it has run to the end)."""
+    fact_count: int = 0
+    """Records plus the links and evidence between them, in the tables built so far: the unit the
+    loader's speed is quoted in."""
 
-    def __post_init__(self) -> None:
-        self.fact_count = sum(
-            len(rows) for table, rows in self.rows.items() if table not in ("dataset", "search_entry")
-        )
+    def tables(self) -> Iterator[tuple[str, list[documents.Row]]]:
+        """Build the rows of every table, yielding each table as soon as it is complete (a loader writes
+        it while the next ones are built); they are also kept in `rows`."""
+        for name, rows in documents.tables(self.facts):
+            self.rows[name] = rows
+            if name != "search_entry":
+                self.fact_count += len(rows)
+            yield name, rows
+
+    def build_rows(self, progress: Progress | None = None) -> None:
+        """Build every table at once."""
+        for number, _ in enumerate(self.tables(), start=1):
+            if progress:
+                progress("building documents", number, documents.TABLES)
 
     def release(self) -> None:
         """Let go of the facts and rows once they are written (millions of objects on a big corpus);
@@ -747,14 +759,9 @@ def build_dataset(seeds_dir: Path, progress: Progress | None = None) -> Dataset:
     if builder.errors:
         raise SeedErrors(builder.errors)
     facts = builder.facts
-    if progress:
-        progress("building documents", 0, 1)
     facts.version = seeds_version(seeds_dir, builder.digests)
-    rows = documents.rows(facts)
-    if progress:
-        progress("building documents", 1, 1)
     counts = {kind: len(facts.entities[kind]) for kind in KINDS} | {"article": len(facts.articles)}
-    return Dataset(facts, rows, facts.version, counts)
+    return Dataset(facts, facts.version, counts)
 
 
 __all__ = ["Dataset", "Evidence", "Facts", "SeedErrors", "build_dataset"]

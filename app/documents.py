@@ -8,6 +8,7 @@ that every stored document validates against its schema.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -248,9 +249,19 @@ def _search_body(*parts: Any) -> str:
     return ". ".join(str(part).rstrip(".") for part in parts if part)
 
 
-def rows(facts: Facts) -> dict[str, list[Row]]:
-    """Every row of every table, in a deterministic order (same seeds, same database)."""
+TABLES = len(TABLE_ORDER) - 1
+"""How many tables `tables` yields: all but `dataset`, whose rows the loader writes last."""
+
+
+def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
+    """Every row of every table, in a deterministic order (same seeds, same database); each table as
+    soon as it is complete, so the loader can write it and index it while the next ones are built."""
     out: dict[str, list[Row]] = {name: [] for name in TABLE_ORDER}
+
+    def complete(*names: str) -> Iterator[tuple[str, list[Row]]]:
+        for name in names:
+            yield name, out.pop(name)
+
     entities = facts.entities
     members: dict[str, list[dict[str, Any]]] = {ident: [] for ident in entities["unit"]}
     per_article: dict[str, dict[str, int]] = {ident: {} for ident in facts.articles}
@@ -314,6 +325,7 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
                         certainty=link.certainty,
                     )
                 )
+    yield from complete("mention", "evidence", "name", "location")
 
     for ident in sorted(entities["person"]):
         person = entities["person"][ident]
@@ -360,6 +372,7 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
         search.append(("person", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
+    yield from complete("membership", "relation", "person")
 
     sizes = _sizes(facts)
     for ident in sorted(entities["unit"]):
@@ -381,6 +394,7 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
         search.append(
             ("unit", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases, named))
         )
+    yield from complete("unit")
 
     for ident in sorted(entities["place"]):
         doc = place_doc(entities["place"][ident])
@@ -396,6 +410,7 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
         search.append(("place", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
+    yield from complete("place")
 
     for ident in sorted(entities["event"]):
         event = entities["event"][ident]
@@ -430,6 +445,7 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
                 _search_body(doc["title"], doc["description"], doc["date"]["text"]),
             )
         )
+    yield from complete("participation", "event")
 
     for ident in sorted(entities["quote"]):
         doc = quote_doc(facts, entities["quote"][ident])
@@ -447,6 +463,7 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
         )
         who = doc["speaker"]["name"] if doc["speaker"] else doc["speaker_description"]
         search.append(("quote", ident, f"{who}: “{_shorten(doc['text'])}”", doc["text"]))
+    yield from complete("quote")
 
     for ident in sorted(entities["figure"]):
         doc = figure_doc(facts, entities["figure"][ident])
@@ -465,6 +482,7 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
             )
         )
         search.append(("figure", ident, f"{doc['text']} {doc['unit'] or ''}".strip(), doc["counts"]))
+    yield from complete("figure")
 
     for ident in sorted(facts.articles):
         doc = article_doc(facts.articles[ident], per_article[ident])
@@ -485,6 +503,7 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
             )
         )
         search.append(("article", ident, doc["title"], text))
+    yield from complete("article")
 
     search.sort(
         key=lambda entry: (entry[0], entry[1])
@@ -494,7 +513,8 @@ def rows(facts: Facts) -> dict[str, list[Row]]:
         entry(id=search_entry_id(number, kind), kind=kind, entity_id=ident, label=label, body=body)
         for number, (kind, ident, label, body) in enumerate(search, start=1)
     ]
-    return out
+    yield from complete("search_entry")
+    assert list(out) == ["dataset"], f"tables built but not yielded: {list(out)}"
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -98,7 +98,9 @@ def _without_cycle_collection() -> Iterator[None]:
 def check(settings: Settings) -> Dataset:
     """Everything `load` checks, writing nothing. Raises SeedErrors."""
     with _without_cycle_collection():
-        return build_dataset(settings.seeds_dir)
+        dataset = build_dataset(settings.seeds_dir)
+        dataset.build_rows()
+        return dataset
 
 
 def load(settings: Settings, progress: Progress | None = None) -> LoadSummary:
@@ -110,6 +112,7 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadSummary:
             _write_sqlite(dataset, settings.sqlite_path, progress)
         else:
             target = _redact(settings.database_url)
+            dataset.build_rows(progress)
             _write_postgres(dataset, settings.database_url, progress)
         version, counts, facts = dataset.version, dataset.counts, dataset.fact_count
         dataset.release()  # while the collector is off: once on, its first pass would walk every object
@@ -221,38 +224,58 @@ def _build_sqlite(connection: sqlite3.Connection, dataset: Dataset, progress: Pr
         command.upgrade(alembic_config(sa_connection), "head")
         sa_connection.commit()
 
-    def insert(name: str, columns: tuple[str, ...], rows: list[documents.Row]) -> None:
+    def insert(name: str, rows: list[documents.Row]) -> None:
+        columns = documents.ROW[name]._fields
         quoted = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in columns)
         connection.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})', rows)
 
     # Rows go into bare tables and each index is then built in one sorted pass, rather than updated row by
     # row: the indexes come out the same (their SQL is replayed as the migrations wrote it), in less time.
-    indexes = connection.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-    ).fetchall()
-    connection.execute("BEGIN")
-    for name, _ in indexes:
+    indexes: dict[str, list[str]] = {}
+    for name, table, sql in connection.execute(
+        "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    ).fetchall():
         connection.execute(f'DROP INDEX "{name}"')
-    _insert_all(dataset, insert, progress)
-    # The rows are in: SQLite builds the indexes on a second thread (it lets go of the GIL while it works)
-    # while this one frees the dataset, seconds of pure Python on a big corpus.
-    finishing = [sql for _, sql in indexes] + after_load("sqlite")
+        indexes.setdefault(table, []).append(sql)
+    connection.execute("BEGIN")
+    # Each table is written as soon as its rows are built, then indexed on a second thread (SQLite lets go
+    # of the GIL while it works) while this one builds the next tables; the connection is the thread's
+    # until it is done. At the end the thread builds the full-text indexes while this one frees the
+    # dataset, seconds of pure Python on a big corpus.
+    if progress:
+        progress("writing tables", 0, documents.TABLES)
     with ThreadPoolExecutor(max_workers=1) as builder:
-        done = builder.submit(_finish_sqlite, connection, finishing, progress)
+        indexing = builder.submit(lambda: None)
+        for number, (name, rows) in enumerate(dataset.tables(), start=1):
+            indexing.result()  # raises what the thread raised
+            insert(name, rows)
+            indexing = builder.submit(_run, connection, indexes.get(name, []))
+            if progress:
+                progress("writing tables", number, documents.TABLES)
+        indexing.result()
+        insert("dataset", _dataset_rows(dataset))
+        done = builder.submit(_finish_sqlite, connection, after_load("sqlite"), progress)
         dataset.release()
-        done.result()  # raises what the thread raised
+        done.result()
+
+
+def _run(connection: sqlite3.Connection, statements: list[str]) -> None:
+    for statement in statements:
+        connection.execute(statement)
 
 
 def _finish_sqlite(connection: sqlite3.Connection, statements: list[str], progress: Progress | None) -> None:
     for number, statement in enumerate(statements, start=1):
         if progress:
-            progress("building indexes", number, len(statements))
+            progress("building indexes", number, len(statements) + 1)
         connection.execute(statement)
     connection.execute("COMMIT")
     # Sampled statistics: as good for the planner, far faster.
     connection.execute("PRAGMA analysis_limit = 1000")
     connection.execute("ANALYZE")
+    if progress:
+        progress("building indexes", len(statements) + 1, len(statements) + 1)
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------
