@@ -10,6 +10,7 @@ version changes, so it never serves data from a previous load. HEAD is answered 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -107,11 +108,11 @@ class HttpCacheMiddleware:
         )
         if_none_match = _header(headers, b"if-none-match")
 
-        try:
-            version = (await scope["app"].state.database.current()).version
-        except DatabaseUnavailable:
-            version = None
-        if version is not None and self.cache.max_bytes:
+        version = None
+        if self.cache.max_bytes:  # with the cache off (CACHE_MB=0) the version is not needed here
+            with contextlib.suppress(DatabaseUnavailable):
+                version = (await scope["app"].state.database.current()).version
+        if version is not None:
             self.cache.for_version(version)
             hit = self.cache.get(key)
             if hit is not None:

@@ -261,3 +261,19 @@ async def test_every_request_gets_one_access_log_line_with_its_request_id() -> N
     assert lines[-1].endswith("id=report-42")
     generated = {a.headers["x-request-id"] for a in answers[:-1]}
     assert len(generated) == 4 and all(len(rid) == 16 and int(rid, 16) >= 0 for rid in generated)
+
+
+async def test_with_the_cache_off_every_answer_is_fresh_and_still_has_an_etag(
+    sqlite_settings: Settings,
+) -> None:
+    app = create_app(sqlite_settings.model_copy(update={"cache_mb": 0}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        first = await client.get("/people/pavel-kulazhanka")
+        assert first.json()["name"] == "Pavel Kulazhanka"
+        again = await client.get("/people/pavel-kulazhanka", headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.headers["etag"] == first.headers["etag"]
+        quotes = (await client.get("/quotes", params={"speaker": "pavel-kulazhanka"})).json()["items"]
+        assert quotes and all(q["speaker"]["id"] == "pavel-kulazhanka" for q in quotes)
