@@ -119,23 +119,24 @@ class Dataset:
     version: str
     counts: dict[str, int]
     rows: dict[str, list[documents.Row]] = field(default_factory=dict)
-    """The tables built so far by `tables` (all of them once it has run to the end)."""
+    """Every table's rows, once `build_rows` has run."""
     fact_count: int = 0
     """Records plus the links and evidence between them, in the tables built so far: the unit the
     loader's speed is quoted in."""
 
     def tables(self) -> Iterator[tuple[str, list[documents.Row]]]:
-        """Build the rows of every table, yielding each table as soon as it is complete (a loader writes
-        it while the next ones are built); they are also kept in `rows`."""
+        """Build the rows of every table, yielding each table as soon as it is complete: a loader writes
+        it while the next ones are built, and once it lets go of a table its memory serves the next."""
         for name, rows in documents.tables(self.facts):
-            self.rows[name] = rows
             if name != "search_entry":
                 self.fact_count += len(rows)
             yield name, rows
+            del rows  # before the next table is built
 
     def build_rows(self, progress: Progress | None = None) -> None:
-        """Build every table at once."""
-        for number, _ in enumerate(self.tables(), start=1):
+        """Build every table at once, into `rows`."""
+        for number, (name, rows) in enumerate(self.tables(), start=1):
+            self.rows[name] = rows
             if progress:
                 progress("building documents", number, documents.TABLES)
 

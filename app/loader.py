@@ -250,6 +250,7 @@ def _build_sqlite(connection: sqlite3.Connection, dataset: Dataset, progress: Pr
         for number, (name, rows) in enumerate(dataset.tables(), start=1):
             indexing.result()  # raises what the thread raised
             insert(name, rows)
+            del rows  # written: its memory serves the next tables
             indexing = builder.submit(_run, connection, indexes.get(name, []))
             if progress:
                 progress("writing tables", number, documents.TABLES)
