@@ -286,29 +286,34 @@ class _Builder:
         if not seeds and not self.errors:
             self.errors.append(SeedError(str(self.seeds_dir), "no article folders found"))
         # Oldest first, so that where articles differ (a person's age) the latest one is read last.
-        return sorted(seeds, key=lambda s: (s.facts.article.published.start or "", s.id))
+        return sorted(seeds, key=lambda s: (s.article.published.start or "", s.id))
 
     def add(self, seed: ArticleSeed) -> None:
+        """Validate the article's whole file, then check its facts and merge them into `facts`."""
+        facts, errors = seed.validate(self.seeds_dir)
+        self.errors += errors
+        if facts is None:
+            return
         ctx = _ArticleContext(seed, seed.display_path(self.seeds_dir), self.errors)
         self.facts.texts[seed.id] = seed.text
-        self._article(ctx, seed.facts)
-        self._check_unique_ids(ctx, seed.facts)
-        for person in seed.facts.people:
+        self._article(ctx, facts)
+        self._check_unique_ids(ctx, facts)
+        for person in facts.people:
             ctx.record = f"person `{person.id}`"
             self._person(ctx, person)
-        for unit in seed.facts.units:
+        for unit in facts.units:
             ctx.record = f"unit `{unit.id}`"
             self._unit(ctx, unit)
-        for place in seed.facts.places:
+        for place in facts.places:
             ctx.record = f"place `{place.id}`"
             self._place(ctx, place)
-        for event in seed.facts.events:
+        for event in facts.events:
             ctx.record = f"event `{event.id}`"
             self._event(ctx, event)
-        for quote in seed.facts.quotes:
+        for quote in facts.quotes:
             ctx.record = f"quote `{quote.id}`"
             self._quote(ctx, quote)
-        for figure in seed.facts.figures:
+        for figure in facts.figures:
             ctx.record = f"figure `{figure.id}`"
             self._figure(ctx, figure)
 
@@ -422,7 +427,7 @@ class _Builder:
         start = end = None
         precision: str | None = spec.precision
         if spec.weekday:
-            reference = ctx.seed.facts.article.reference_date
+            reference = ctx.seed.article.reference_date
             if reference is None:
                 ctx.error(
                     "a `weekday` date needs `article.reference_date` to resolve against",

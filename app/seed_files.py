@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from app.facts_file import SECTIONS, FactsFile
+from app.facts_file import SECTIONS, ArticleMeta, FactsFile
 
 FACTS_FILE_NAMES = ("facts.yaml", "facts.yml", "facts.json")
 SINGULAR = {
@@ -67,10 +67,20 @@ class ArticleSeed:
     id: str
     folder: Path
     facts_path: Path
-    facts: FactsFile
+    article: ArticleMeta
+    raw: dict[str, Any]
+    """The parsed file; `validate` makes the facts of it. Until then it takes a third of the memory the
+    facts would, and a load holds every file at once: they are checked in order of publication."""
     text: str
     digests: dict[str, bytes]
     """The SHA-256 of each file read, by path under the seeds folder: the dataset version reuses them."""
+
+    def validate(self, seeds_dir: Path) -> tuple[FactsFile | None, list[SeedError]]:
+        """The whole file validated (the article part already was), or what is wrong with it."""
+        try:
+            return FactsFile.model_validate(self.raw), []
+        except ValidationError as exc:
+            return None, validation_errors(exc, self.raw, self.display_path(seeds_dir))
 
     def display_path(self, seeds_dir: Path) -> str:
         return f"{seeds_dir.name}/{self.folder.name}/{self.facts_path.name}"
@@ -204,12 +214,16 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
         return None, [SeedError(shown, str(exc))]
     if not isinstance(raw, dict):
         return None, [SeedError(shown, "the file must hold a mapping with an `article` key at the top")]
-    try:
-        facts = FactsFile.model_validate(raw)
-    except ValidationError as exc:
-        return None, validation_errors(exc, raw, shown)
+    try:  # the article part now, for the order of reading and the text; the rest when it is checked
+        article = ArticleMeta.model_validate(raw.get("article"))
+    except ValidationError:
+        try:
+            FactsFile.model_validate(raw)
+        except ValidationError as exc:  # every problem of the file, as the whole file reports them
+            return None, validation_errors(exc, raw, shown)
+        raise  # unreachable: a file whose article is invalid is invalid
 
-    text_path = folder / facts.article.text_file
+    text_path = folder / article.text_file
     try:
         data = text_path.read_bytes()
     except OSError as exc:
@@ -218,11 +232,11 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
         ]
     hashed = hashlib.sha256(data)
     digest = hashed.hexdigest()
-    if digest != facts.article.sha256:
+    if digest != article.sha256:
         return None, [
             SeedError(
                 shown,
-                f"{text_path.name} has SHA-256 {digest}, not the {facts.article.sha256} recorded; the "
+                f"{text_path.name} has SHA-256 {digest}, not the {article.sha256} recorded; the "
                 "source text must stay byte for byte as received (if it really changed, update `sha256`)",
                 "article",
                 "sha256",
@@ -233,4 +247,4 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
     except UnicodeDecodeError as exc:
         return None, [SeedError(_display(text_path, seeds_dir), f"not valid UTF-8 at byte {exc.start}")]
     digests[os.path.relpath(text_path, seeds_dir).replace(os.sep, "/")] = hashed.digest()
-    return ArticleSeed(folder.name, folder, facts_path, facts, text, digests), []
+    return ArticleSeed(folder.name, folder, facts_path, article, raw, text, digests), []

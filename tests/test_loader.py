@@ -277,6 +277,27 @@ def test_every_error_is_reported_at_once(tmp_seeds: Path) -> None:
     assert any("'not in the text' is not in the article text" in e for e in errors)
 
 
+def test_errors_in_several_files_are_all_reported_whatever_part_of_the_file_they_are_in(
+    tmp_path: Path,
+) -> None:
+    """Files are read first (their `article` part validated, to order them by publication) and checked
+    whole afterwards: a problem is reported wherever it is, in every file at once."""
+    seeds = copy_seeds(tmp_path / "seeds")
+    real = seeds / ARTICLE / "facts.yaml"
+    data = yaml.safe_load(real.read_text(encoding="utf-8"))
+    data["article"]["published"]["start"] = "2022-13"  # no such month
+    data["people"][0]["agee"] = 36
+    real.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    fixture = seeds / "test-fixture-article" / "facts.yaml"
+    data = yaml.safe_load(fixture.read_text(encoding="utf-8"))
+    data["quotes"][0]["speaker"]["person"] = "no-such-person"
+    fixture.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    errors = _errors(seeds)
+    assert any(f"{ARTICLE}/facts.yaml" in e and "published.start" in e and "not a real date" in e for e in errors)
+    assert any(f"{ARTICLE}/facts.yaml" in e and "agee" in e and "unknown field" in e for e in errors)
+    assert any("test-fixture-article" in e and "no person `no-such-person`" in e for e in errors)
+
+
 def test_malformed_yaml_names_the_line(tmp_seeds: Path) -> None:
     path = tmp_seeds / ARTICLE / "facts.yaml"
     lines = path.read_text(encoding="utf-8").splitlines()
