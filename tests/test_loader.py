@@ -293,7 +293,9 @@ def test_errors_in_several_files_are_all_reported_whatever_part_of_the_file_they
     data["quotes"][0]["speaker"]["person"] = "no-such-person"
     fixture.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     errors = _errors(seeds)
-    assert any(f"{ARTICLE}/facts.yaml" in e and "published.start" in e and "not a real date" in e for e in errors)
+    assert any(
+        f"{ARTICLE}/facts.yaml" in e and "published.start" in e and "not a real date" in e for e in errors
+    )
     assert any(f"{ARTICLE}/facts.yaml" in e and "agee" in e and "unknown field" in e for e in errors)
     assert any("test-fixture-article" in e and "no person `no-such-person`" in e for e in errors)
 
