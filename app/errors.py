@@ -170,25 +170,29 @@ def render(request: Request, exc: Exception) -> Response | None:
     return None
 
 
+def unexpected(request: Request, exc: Exception) -> Response:
+    """The last line: an exception no handler took is logged and becomes a 500 without a traceback."""
+    request_id = request.scope.get("state", {}).get("request_id")
+    log.error(
+        "unhandled error in %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
+    detail = f"an unexpected error; it has been logged with request id {request_id}"
+    return problem(request, 500, detail, "internal")
+
+
 def install(app: FastAPI) -> None:
     async def handler(request: Request, exc: Exception) -> Response:
         response = render(request, exc)
         assert response is not None, f"no problem response for {type(exc).__name__}"
         return response
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        # The last line: any exception no handler took is logged and becomes a 500 without a traceback.
-        request_id = request.scope.get("state", {}).get("request_id")
-        log.error(
-            "unhandled error in %s %s (request id %s)",
-            request.method,
-            request.url.path,
-            request_id,
-            exc_info=exc,
-        )
-        detail = f"an unexpected error; it has been logged with request id {request_id}"
-        return problem(request, 500, detail, "internal")
+    async def last_line(request: Request, exc: Exception) -> Response:
+        return unexpected(request, exc)
 
     for kind in (ApiError, RequestValidationError, StarletteHTTPException, QueryTimeout, DatabaseUnavailable):
         app.add_exception_handler(kind, handler)
-    app.add_exception_handler(Exception, unexpected)
+    app.add_exception_handler(Exception, last_line)

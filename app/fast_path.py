@@ -5,7 +5,9 @@ indexed queries take. This middleware answers the requests that matter for throu
 GET of a list, a record by id, or a search — with the *same* parameter models, queries and response
 builders as the routes, and hands everything else to FastAPI untouched: any parameter that fails
 validation, a repeated or empty parameter, an unknown path, a format the client does not accept. Errors
-therefore always come from one place, and the routes stay the documented reference.
+therefore always come from one place, and the routes stay the documented reference. It sits outside
+FastAPI's own layers (error, telemetry and body-size middleware), next to the response cache, so it
+renders its own problem responses, with the same functions the routes' handlers use.
 `tests/test_fast_path.py` checks that both paths give byte-identical answers.
 """
 
@@ -116,10 +118,8 @@ class FastPathMiddleware:
         request = Request(scope, receive)
         try:
             response = await handler(request, scope["app"].state.database)
-        except Exception as exc:  # the same problem responses as the routes give
-            response = errors.render(request, exc)
-            if response is None:
-                raise
+        except Exception as exc:  # the same problem responses as the routes give, the 500 included
+            response = errors.render(request, exc) or errors.unexpected(request, exc)
         if response is None:
             await self.app(scope, receive, send)
             return
