@@ -188,7 +188,8 @@ def article_folders(seeds_dir: Path) -> Iterator[Path]:
 
 
 def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, list[SeedError]]:
-    """Parse and validate one folder; returns the article or the errors that prevent reading it."""
+    """Parse one folder and validate its `article` part (the rest is validated when the article is
+    checked: `ArticleSeed.validate`); returns the article or the errors that prevent reading it."""
     display = f"{seeds_dir.name}/{folder.name}"  # article folders are children of seeds_dir
     present = os.listdir(folder)
     candidates = [folder / name for name in FACTS_FILE_NAMES if name in present and (folder / name).is_file()]
