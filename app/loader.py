@@ -14,6 +14,7 @@ import errno
 import fcntl
 import gc
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -25,7 +26,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, pool
+from sqlalchemy import Connection, Engine, create_engine, pool
 from sqlalchemy.exc import DBAPIError
 
 from app import documents
@@ -33,6 +34,8 @@ from app.dataset import Dataset, Progress, build_dataset
 from app.dialects import after_load
 from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings
+
+log = logging.getLogger("newsfacts.loader")
 
 CHUNK = 20_000
 
@@ -303,10 +306,31 @@ def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> No
                         copy.write_row(row)
 
             _insert_all(dataset, insert, progress)
-            connection.exec_driver_sql("ANALYZE")
+            connection.exec_driver_sql("ANALYZE")  # statistics for the new rows from the moment they show
     except DBAPIError as exc:
         raise LoadError(
             f"loading into PostgreSQL failed: {exc.orig}. The previous data is still served."
         ) from exc
+    try:
+        _vacuum(engine, progress)
     finally:
         engine.dispose()
+
+
+def _vacuum(engine: Engine, progress: Progress | None) -> None:
+    """Clear away the previous load's rows, now dead, once the new ones are committed.
+
+    Left to autovacuum, they would be cleared in the minutes after a load, while the API serves (the
+    dead rows of every table at once: tails of 20-90 ms in the benchmark); and until then index scans
+    step over them. VACUUM cannot run inside the load's transaction, and does not block readers. The
+    load is done by now: should this fail, the data is served all the same, and autovacuum will catch up.
+    """
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            for number, name in enumerate(TABLE_ORDER, start=1):
+                connection.exec_driver_sql(f'VACUUM "{name}"')
+                if progress:
+                    progress("clearing old rows", number, len(TABLE_ORDER))
+    except DBAPIError as exc:
+        log.warning("the load is done, but clearing the old rows failed (autovacuum will): %s", exc.orig)

@@ -16,12 +16,20 @@ config = context.config
 
 
 def _configure(connection: Connection) -> None:
+    # On PostgreSQL the tables go to the first schema of the search path: look for the version table
+    # there too, not in any schema the path can see (a `public` already migrated would hide a new one).
+    schema = (
+        connection.exec_driver_sql("SELECT current_schema()").scalar()
+        if connection.dialect.name == "postgresql"
+        else None
+    )
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         include_object=include_object,
         compare_type=True,
+        version_table_schema=schema,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.loader import load
+from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings, load_settings
 from bench.corpus import generate
 from tests.conftest import REAL_SEEDS, copy_seeds, postgres_or_skip
@@ -114,6 +115,27 @@ def test_readers_see_the_old_data_or_the_new_never_half(schema_url: str, tmp_pat
     new = _counts(schema_url)
     assert new != old
     assert seen <= {old, new}, f"a reader saw a mix: {seen - {old, new}}"
+
+
+def test_a_reload_clears_away_the_previous_rows_before_it_returns(schema_url: str) -> None:
+    settings = _settings(schema_url, REAL_SEEDS)
+    load(settings)
+    stages: list[str] = []
+    summary = load(settings, progress=lambda stage, done, total: stages.append(stage))
+    assert stages[-1] == "clearing old rows"
+    schema = make_url(schema_url).query["options"].split("=")[1].split(",")[0]  # type: ignore[union-attr]
+    conninfo = make_url(schema_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as connection:
+        vacuumed: dict[str, int] = dict(
+            connection.execute(
+                "SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE schemaname = %s", [schema]
+            ).fetchall()
+        )
+        rows = connection.execute("SELECT count(*) FROM quote").fetchone()
+    # The second load deleted the first one's rows; VACUUM has cleared them, not autovacuum later on.
+    assert set(TABLE_ORDER) <= set(vacuumed)
+    assert all(vacuumed[name] >= 2 for name in TABLE_ORDER), vacuumed
+    assert rows is not None and rows[0] == summary.counts["quote"] == 10  # the article's quotes, once
 
 
 def test_two_replicas_serve_one_database_and_both_follow_a_reload(schema_url: str, tmp_path: Path) -> None:
