@@ -177,14 +177,20 @@ class Dialect:
             f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1, "
             'FragmentDelimiter=" … "\''
         )
-        ranked = (
-            "SELECT hit.kind, hit.entity_id, hit.label, hit.score, "
-            f"ts_headline('newsfacts', hit.label || E'\\n' || hit.body, hit.query, {headline}), hit.total FROM ("
-            f"SELECT s.kind, s.entity_id, s.label, s.body, q.query, ts_rank_cd(s.document, q.query) * {_BOOST_SQL} AS score, "
-            "count(*) OVER () AS total "
+        # Matches are scored first (`OFFSET 0` keeps that subquery as it is), so the window that counts
+        # them holds narrow rows, not labels, bodies and documents (which spilled to disk); only the page's
+        # hits are read again for their labels and snippets.
+        scored = (
+            f"SELECT s.id, s.kind, s.entity_id, q.query, ts_rank_cd(s.document, q.query) * {_BOOST_SQL} AS score "
             f"FROM search_entry s, to_tsquery('newsfacts', {p}) AS q(query) "
-            f"WHERE s.document @@ q.query{kind_filter} "
-            f"ORDER BY score DESC, s.kind, s.entity_id LIMIT {p} OFFSET {p}) AS hit "
+            f"WHERE s.document @@ q.query{kind_filter} OFFSET 0"
+        )
+        ranked = (
+            "SELECT s.kind, s.entity_id, s.label, hit.score, "
+            f"ts_headline('newsfacts', s.label || E'\\n' || s.body, hit.query, {headline}), hit.total FROM ("
+            f"SELECT m.*, count(*) OVER () AS total FROM ({scored}) AS m "
+            f"ORDER BY m.score DESC, m.kind, m.entity_id LIMIT {p} OFFSET {p}) AS hit "
+            "JOIN search_entry s ON s.id = hit.id "
             "ORDER BY hit.score DESC, hit.kind, hit.entity_id"
         )
         return count, ranked
