@@ -1,8 +1,9 @@
 """Build the database from `seeds/`: check everything, then replace the old data in one step.
 
-SQLite: the new database is built in a temporary file next to the target and renamed over it
-(`os.replace` is atomic), so a failed or killed load leaves the previous file as it was, and a running
-server keeps reading the file it has open until it notices the new one.
+SQLite: the new database is built in a temporary file next to the target — written by a second process
+(`app/sqlite_writer.py`) while this one builds the rows — and renamed over it (`os.replace` is atomic),
+so a failed or killed load leaves the previous file as it was, and a running server keeps reading the
+file it has open until it notices the new one.
 PostgreSQL: migrations, deletes and inserts run in one transaction; readers see the previous data until
 it commits, and a failed or killed load is rolled back by the server.
 """
@@ -19,7 +20,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from app.dataset import Dataset, Progress, build_dataset
 from app.dialects import after_load
 from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings
+from app.sqlite_writer import Writer, WriterStopped
 
 log = logging.getLogger("newsfacts.loader")
 
@@ -193,7 +194,7 @@ def _write_sqlite(dataset: Dataset, target: Path, progress: Progress | None) -> 
         directory.mkdir(parents=True, exist_ok=True)
         with _exclusive(directory, target.name):
             _replace_sqlite(dataset, target, progress)
-    except (OSError, sqlite3.Error, DBAPIError) as exc:
+    except (OSError, sqlite3.Error, DBAPIError, WriterStopped) as exc:
         raise _os_problem(exc, directory) from exc
 
 
@@ -203,12 +204,11 @@ def _replace_sqlite(dataset: Dataset, target: Path, progress: Progress | None) -
         stale.unlink(missing_ok=True)  # left by a killed load; we hold the lock, so nobody is using it
     building = directory / f".{target.name}.{os.getpid()}.building"
     try:
-        # check_same_thread off: indexes are built on a second thread, never while this one uses it
-        connection = sqlite3.connect(building, isolation_level=None, check_same_thread=False)
+        writer = Writer(building)
         try:
-            _build_sqlite(connection, dataset, progress)
+            _write_tables(writer, dataset, progress)
         finally:
-            connection.close()
+            writer.close()
         _fsync(building)
         os.replace(building, target)
         _fsync(directory)
@@ -216,70 +216,31 @@ def _replace_sqlite(dataset: Dataset, target: Path, progress: Progress | None) -
         building.unlink(missing_ok=True)
 
 
-def _build_sqlite(connection: sqlite3.Connection, dataset: Dataset, progress: Progress | None) -> None:
-    # The file is private until renamed into place, so durability per statement buys nothing.
-    connection.execute("PRAGMA journal_mode = OFF")
-    connection.execute("PRAGMA synchronous = OFF")
-    connection.execute("PRAGMA cache_size = -262144")  # 256 MiB: indexes grow in memory, written once
-    connection.execute("PRAGMA threads = 2")  # the sorts that build the indexes may use a second core
-    engine = create_engine("sqlite://", creator=lambda: connection, poolclass=pool.StaticPool)
-    with engine.connect() as sa_connection:
-        command.upgrade(alembic_config(sa_connection), "head")
-        sa_connection.commit()
-
-    def insert(name: str, rows: list[documents.Row]) -> None:
-        columns = documents.ROW[name]._fields
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
-        connection.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})', rows)
-
-    # Rows go into bare tables and each index is then built in one sorted pass, rather than updated row by
-    # row: the indexes come out the same (their SQL is replayed as the migrations wrote it), in less time.
-    indexes: dict[str, list[str]] = {}
-    for name, table, sql in connection.execute(
-        "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-    ).fetchall():
-        connection.execute(f'DROP INDEX "{name}"')
-        indexes.setdefault(table, []).append(sql)
-    connection.execute("BEGIN")
-    # Each table is written as soon as its rows are built, then indexed on a second thread (SQLite lets go
-    # of the GIL while it works) while this one builds the next tables; the connection is the thread's
-    # until it is done. At the end the thread builds the full-text indexes while this one frees the
-    # dataset, seconds of pure Python on a big corpus.
+def _write_tables(writer: Writer, dataset: Dataset, progress: Progress | None) -> None:
+    """Each table goes to the writing process as soon as its rows are built; it inserts and indexes them
+    while this process builds the next tables, then builds the full-text indexes while this one frees the
+    dataset (seconds of pure Python on a big corpus)."""
     if progress:
         progress("writing tables", 0, documents.TABLES)
-    with ThreadPoolExecutor(max_workers=1) as builder:
-        indexing = builder.submit(lambda: None)
-        for number, (name, rows) in enumerate(dataset.tables(), start=1):
-            indexing.result()  # raises what the thread raised
-            insert(name, rows)
-            del rows  # written: its memory serves the next tables
-            indexing = builder.submit(_run, connection, indexes.get(name, []))
-            if progress:
-                progress("writing tables", number, documents.TABLES)
-        indexing.result()
-        insert("dataset", _dataset_rows(dataset))
-        done = builder.submit(_finish_sqlite, connection, after_load("sqlite"), progress)
-        dataset.release()
-        done.result()
-
-
-def _run(connection: sqlite3.Connection, statements: list[str]) -> None:
-    for statement in statements:
-        connection.execute(statement)
-
-
-def _finish_sqlite(connection: sqlite3.Connection, statements: list[str], progress: Progress | None) -> None:
-    for number, statement in enumerate(statements, start=1):
+    for number, (name, rows) in enumerate(dataset.tables(), start=1):
+        _send_table(writer, name, rows)
+        del rows  # sent: its memory serves the next tables
         if progress:
-            progress("building indexes", number, len(statements) + 1)
-        connection.execute(statement)
-    connection.execute("COMMIT")
-    # Sampled statistics: as good for the planner, far faster.
-    connection.execute("PRAGMA analysis_limit = 1000")
-    connection.execute("ANALYZE")
-    if progress:
-        progress("building indexes", len(statements) + 1, len(statements) + 1)
+            progress("writing tables", number, documents.TABLES)
+    _send_table(writer, "dataset", _dataset_rows(dataset))
+    writer.send("finish", after_load("sqlite"))
+    dataset.release()
+    while (message := writer.receive())[0] == "progress":
+        if progress:
+            progress("building indexes", message[1], message[2])
+
+
+def _send_table(writer: Writer, name: str, rows: list[documents.Row]) -> None:
+    columns = documents.ROW[name]._fields
+    for start in range(0, len(rows), CHUNK):
+        # Plain tuples: a named tuple is pickled with its class, which takes twice as long.
+        writer.send("rows", name, columns, [tuple(row) for row in rows[start : start + CHUNK]])
+    writer.send("indexes", name)
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------

@@ -27,19 +27,23 @@ from tests.live_server import live_server
 pytestmark = pytest.mark.slow
 
 
+def _load_command(seeds: Path, target: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "app",
+        "load",
+        "--quiet",
+        "--seeds",
+        str(seeds),
+        "--database-url",
+        f"sqlite:///{target}",
+    ]
+
+
 def _load(seeds: Path, target: Path, **options: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # type: ignore[no-any-return]
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "load",
-            "--quiet",
-            "--seeds",
-            str(seeds),
-            "--database-url",
-            f"sqlite:///{target}",
-        ],
+        _load_command(seeds, target),
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -60,35 +64,34 @@ def served(tmp_path: Path) -> tuple[Path, Settings]:
     return target, load_settings(database_url=f"sqlite:///{target}", seeds_dir=REAL_SEEDS)
 
 
+@pytest.fixture(scope="module")
+def big_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic corpus whose load lasts long enough to be interrupted."""
+    return generate(tmp_path_factory.mktemp("big") / "seeds", 1500)
+
+
+def _wait_for_writing(process: subprocess.Popen[str] | subprocess.Popen[bytes], target: Path) -> None:
+    deadline = time.monotonic() + 120
+    while not any(p.stat().st_size > 1_000_000 for p in target.parent.glob("*.building")):
+        assert process.poll() is None, "the load finished before it could be interrupted; use more seeds"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_a_load_killed_midway_leaves_the_previous_database_serving(
-    tmp_path: Path, served: tuple[Path, Settings]
+    served: tuple[Path, Settings], big_seeds: Path
 ) -> None:
     target, settings = served
     before = _digest(target)
-    big = generate(tmp_path / "big-seeds", 1500)
     with live_server(settings) as base:
         version = httpx.get(f"{base}/health").json()["dataset"]["version"]
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "app",
-                "load",
-                "--quiet",
-                "--seeds",
-                str(big),
-                "--database-url",
-                f"sqlite:///{target}",
-            ],
+            _load_command(big_seeds, target),
             cwd=PROJECT_DIR,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 120
-        while not any(p.stat().st_size > 1_000_000 for p in target.parent.glob("*.building")):
-            assert process.poll() is None, "the load finished before it could be killed; use more seeds"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        _wait_for_writing(process, target)
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert _digest(target) == before
@@ -98,6 +101,42 @@ def test_a_load_killed_midway_leaves_the_previous_database_serving(
     assert list(target.parent.glob("*.building")), "the killed load left its temporary file"
     assert _load(REAL_SEEDS, target).returncode == 0
     assert not list(target.parent.glob("*.building")), "the next load cleans up after a killed one"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (command)": state, parent, ...
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_writing_process_that_dies_fails_the_load_with_a_clear_message(
+    served: tuple[Path, Settings], big_seeds: Path
+) -> None:
+    # SQLite is written by a second process while the loader builds rows; losing it (the kernel's OOM
+    # killer, say) must fail the load like any other failed write: a message, not a traceback or a hang.
+    target, _ = served
+    before = _digest(target)
+    process = subprocess.Popen(
+        _load_command(big_seeds, target),
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_writing(process, target)
+    (writer,) = _children(process.pid)
+    os.kill(writer, signal.SIGKILL)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert "the process writing the database was killed (signal 9)" in err
+    assert "The previous database is untouched." in err
+    assert "Traceback" not in err
+    assert _digest(target) == before
+    assert not list(target.parent.glob("*.building")), "a load that fails removes its temporary file"
 
 
 @contextlib.contextmanager

@@ -1,0 +1,204 @@
+"""The process that writes a new SQLite database while the loader builds its rows.
+
+Python runs one thread at a time, and SQLite's inserts hold it for every row they bind: in one process
+the loader would either build rows or write them. So the loader hands each table's rows, in chunks, to
+this process, which owns the only connection to the new file. It creates the schema, inserts the rows,
+builds a table's indexes in one sorted pass once the table is complete, and at the end builds the
+full-text indexes, commits and gathers statistics — while the loader, on the other core, builds the
+next table's rows. The loader keeps everything else: the lock, the checks, the fsync and the rename.
+
+Messages are pickled tuples over a socket pair. From the loader: ("rows", table, columns, rows),
+("indexes", table), ("finish", statements). Back: ("progress", done, total) while finishing, then
+("done",); or ("error", errno, message) once, when a write fails, which the loader raises as the error
+it would have met itself. This process ends with the loader: at its next read, or at once on Linux.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import io
+import os
+import pickle
+import queue
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection, Pipe
+from pathlib import Path
+from typing import Any
+
+from app.settings import PROJECT_DIR
+
+Message = tuple[Any, ...]
+
+
+class WriterStopped(Exception):
+    """The writing process ended without saying why (killed, out of memory)."""
+
+
+def _encode(message: Message) -> memoryview:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: rows hold no shared or recursive objects, and the memo costs half the time
+    pickler.dump(message)
+    return buffer.getbuffer()
+
+
+class Writer:
+    """The loader's end: starts the process, sends it work, and waits for it to finish."""
+
+    def __init__(self, path: Path) -> None:
+        ours, theirs = Pipe()
+        command = [
+            sys.executable,
+            "-m",
+            "app.sqlite_writer",
+            str(theirs.fileno()),
+            str(os.getpid()),
+            str(path),
+        ]
+        self.process = subprocess.Popen(command, pass_fds=[theirs.fileno()], cwd=PROJECT_DIR)
+        theirs.close()
+        self.channel = ours
+        # Sending waits whenever the process is busy; a thread of ours does the waiting, so that this one
+        # goes on building rows. The queue holds what is not sent yet.
+        self.outbox: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+        self.failed: OSError | None = None
+        self.done = False
+        self.sender = threading.Thread(target=self._send_all, name="newsfacts-writer-feed", daemon=True)
+        self.sender.start()
+        # That thread needs the GIL back after each part of a message the socket takes (~200 kB); by
+        # default it would wait up to 5 ms each time for this one to let go of it.
+        self.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.0001)
+
+    def _send_all(self) -> None:
+        while (message := self.outbox.get()) is not None:
+            try:
+                self.channel.send_bytes(message)
+            except OSError as exc:  # it has stopped; the reason, if it could give one, is in the channel
+                self.failed = exc
+                return
+
+    def send(self, *message: Any) -> None:
+        if self.failed is not None:
+            self.receive()  # raises the process's own error, or says it stopped
+            raise self.failed
+        self.outbox.put(_encode(message))
+
+    def receive(self) -> Message:
+        try:
+            message: Message = pickle.loads(self.channel.recv_bytes())
+        except (EOFError, OSError):
+            status = self.process.wait()
+            how = f"was killed (signal {-status})" if status < 0 else f"stopped (exit status {status})"
+            raise WriterStopped(f"the process writing the database {how}") from None
+        if message[0] == "error":
+            _, code, text = message
+            raise OSError(code, text) if code else sqlite3.OperationalError(text)
+        self.done = message[0] == "done"
+        return message
+
+    def close(self) -> None:
+        """Wait for the process to end; stop it first if the load failed on our side."""
+        sys.setswitchinterval(self.switch_interval)
+        self.outbox.put(None)
+        if not self.done:
+            self.process.kill()  # which also ends a send the thread is waiting on
+        self.sender.join()
+        self.channel.close()
+        self.process.wait()
+
+
+# -- the writing process ---------------------------------------------------------------------------
+
+
+def _die_with(parent: int) -> None:
+    # PR_SET_PDEATHSIG: a loader that is killed takes this process with it, rather than leaving it to
+    # write a file nobody will rename. Elsewhere than Linux it ends at its next read.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    if os.getppid() != parent:
+        sys.exit(0)  # it died before we could ask
+
+
+def _open(path: str) -> tuple[sqlite3.Connection, dict[str, list[str]]]:
+    from alembic import command
+    from sqlalchemy import create_engine, pool
+
+    from app.loader import alembic_config
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    # The file is private until renamed into place, so durability per statement buys nothing.
+    connection.execute("PRAGMA journal_mode = OFF")
+    connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA cache_size = -262144")  # 256 MiB: indexes grow in memory, written once
+    connection.execute("PRAGMA threads = 2")  # the sorts that build the indexes may use a second core
+    engine = create_engine("sqlite://", creator=lambda: connection, poolclass=pool.StaticPool)
+    with engine.connect() as sa_connection:
+        command.upgrade(alembic_config(sa_connection), "head")
+        sa_connection.commit()
+    # Rows go into bare tables and each index is then built in one sorted pass, rather than updated row by
+    # row: the indexes come out the same (their SQL is replayed as the migrations wrote it), in less time.
+    indexes: dict[str, list[str]] = {}
+    for name, table, sql in connection.execute(
+        "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    ).fetchall():
+        connection.execute(f'DROP INDEX "{name}"')
+        indexes.setdefault(table, []).append(sql)
+    connection.execute("BEGIN")
+    return connection, indexes
+
+
+def _serve(channel: Connection, path: str) -> None:
+    connection, indexes = _open(path)
+    while True:
+        kind, *args = pickle.loads(channel.recv_bytes())
+        if kind == "rows":
+            table, columns, rows = args
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            marks = ", ".join("?" for _ in columns)
+            connection.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})', rows)
+        elif kind == "indexes":
+            for statement in indexes.pop(args[0], []):
+                connection.execute(statement)
+        elif kind == "finish":
+            (statements,) = args
+            for number, statement in enumerate(statements):
+                channel.send_bytes(_encode(("progress", number, len(statements) + 1)))
+                connection.execute(statement)
+            connection.execute("COMMIT")
+            # Sampled statistics: as good for the planner, far faster.
+            connection.execute("PRAGMA analysis_limit = 1000")
+            connection.execute("ANALYZE")
+            connection.close()
+            channel.send_bytes(_encode(("progress", len(statements) + 1, len(statements) + 1)))
+            channel.send_bytes(_encode(("done",)))
+            return
+        else:
+            raise ValueError(f"unknown message {kind!r}")
+
+
+def main(argv: list[str]) -> int:
+    descriptor, parent, path = argv
+    _die_with(int(parent))
+    gc.disable()  # millions of row tuples, none of them in a cycle; the process ends after one load
+    channel = Connection(int(descriptor))
+    try:
+        _serve(channel, path)
+    except EOFError:
+        return 0  # the loader has gone; it will not rename the file, and the next load removes it
+    except Exception as exc:
+        cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's errors
+        with contextlib.suppress(OSError):
+            channel.send_bytes(_encode(("error", getattr(cause, "errno", None), str(cause))))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
