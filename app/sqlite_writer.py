@@ -186,6 +186,7 @@ def _serve(channel: Connection, path: str) -> None:
 def main(argv: list[str]) -> int:
     descriptor, parent, path = argv
     _die_with(int(parent))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the loader decides
     gc.disable()  # millions of row tuples, none of them in a cycle; the process ends after one load
     channel = Connection(int(descriptor))
     try:
