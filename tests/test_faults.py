@@ -78,6 +78,25 @@ def _wait_for_writing(process: subprocess.Popen[str] | subprocess.Popen[bytes], 
         time.sleep(0.05)
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (command)": state, parent, ...
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_a_load_killed_midway_leaves_the_previous_database_serving(
     served: tuple[Path, Settings], big_seeds: Path
 ) -> None:
@@ -92,8 +111,10 @@ def test_a_load_killed_midway_leaves_the_previous_database_serving(
             stderr=subprocess.DEVNULL,
         )
         _wait_for_writing(process, target)
+        (writer,) = _children(process.pid)
         process.send_signal(signal.SIGKILL)
         process.wait()
+        assert _gone(writer), "the process writing the file dies with the loader"
         assert _digest(target) == before
         health = httpx.get(f"{base}/health").json()
         assert health["dataset"]["version"] == version
@@ -101,16 +122,6 @@ def test_a_load_killed_midway_leaves_the_previous_database_serving(
     assert list(target.parent.glob("*.building")), "the killed load left its temporary file"
     assert _load(REAL_SEEDS, target).returncode == 0
     assert not list(target.parent.glob("*.building")), "the next load cleans up after a killed one"
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (command)": state, parent, ...
-            if int(fields[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
 
 
 def test_a_writing_process_that_dies_fails_the_load_with_a_clear_message(
@@ -137,6 +148,31 @@ def test_a_writing_process_that_dies_fails_the_load_with_a_clear_message(
     assert "Traceback" not in err
     assert _digest(target) == before
     assert not list(target.parent.glob("*.building")), "a load that fails removes its temporary file"
+
+
+def test_ctrl_c_stops_a_load_and_its_writing_process_and_changes_nothing(
+    served: tuple[Path, Settings], big_seeds: Path
+) -> None:
+    target, _ = served
+    before = _digest(target)
+    process = subprocess.Popen(
+        _load_command(big_seeds, target),
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's foreground job has
+    )
+    _wait_for_writing(process, target)
+    (writer,) = _children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: to every process of the group
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "interrupted; nothing was changed" in err
+    assert "Traceback" not in err
+    assert _gone(writer)
+    assert _digest(target) == before
+    assert not list(target.parent.glob("*.building"))
 
 
 @contextlib.contextmanager
