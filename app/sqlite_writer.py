@@ -195,8 +195,10 @@ def main(argv: list[str]) -> int:
         return 0  # the loader has gone; it will not rename the file, and the next load removes it
     except Exception as exc:
         cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's errors
+        code = cause.errno if isinstance(cause, OSError) else None
+        text = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
         with contextlib.suppress(OSError):
-            channel.send_bytes(_encode(("error", getattr(cause, "errno", None), str(cause))))
+            channel.send_bytes(_encode(("error", code, text)))
         return 1
     return 0
 
