@@ -59,7 +59,7 @@ class Writer:
             "app.sqlite_writer",
             str(theirs.fileno()),
             str(os.getpid()),
-            str(path),
+            str(path.absolute()),  # it runs in the project folder, not necessarily ours
         ]
         self.process = subprocess.Popen(command, pass_fds=[theirs.fileno()], cwd=PROJECT_DIR)
         theirs.close()

@@ -373,6 +373,18 @@ def test_cli_load_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert err == "", "no progress bar when stderr is not a terminal (a log file gets the summary only)"
 
 
+def test_a_relative_database_path_is_relative_to_where_the_load_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file is written by a second process that runs in the project folder: it must still land here.
+    monkeypatch.chdir(tmp_path)
+    summary = load(load_settings(database_url="sqlite:///data/here.db", seeds_dir=REAL_SEEDS))
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / "here.db")) as db:
+        assert db.execute("SELECT count(*) FROM quote").fetchone() == (summary.counts["quote"],) == (10,)
+    assert not (PROJECT_DIR / "data" / "here.db").exists()
+    assert [p.name for p in (tmp_path / "data").iterdir() if "building" in p.name] == []
+
+
 def test_load_reports_each_stage_to_the_end(tmp_path: Path) -> None:
     seen: dict[str, list[tuple[int, int]]] = {}
     load(
