@@ -104,3 +104,29 @@ async def test_the_server_follows_the_file_it_serves_replaced_rewritten_or_remov
     with pytest.raises(DatabaseUnavailable, match="no database at"):
         await version_and_people()
     await database.close()
+
+
+async def test_while_served_the_file_cannot_be_changed_under_a_request(
+    tmp_path: Path, sqlite_settings: Settings
+) -> None:
+    """The server keeps its read lock (loads rename a new file over it instead), so a writer is refused
+    and every request reads the whole of one dataset."""
+    import sqlite3
+
+    served = tmp_path / "served.db"
+    shutil.copyfile(sqlite_settings.sqlite_path, served)
+    database = SqliteDatabase(served, timeout=5)
+    await database.open()
+    async with database.snapshot() as snapshot:
+        people = await snapshot.all("SELECT count(*) FROM person")
+    writer = sqlite3.connect(served, timeout=0)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"), writer:
+            writer.execute("DELETE FROM person")
+        async with database.snapshot() as snapshot:
+            assert await snapshot.all("SELECT count(*) FROM person") == people
+    finally:
+        writer.close()
+        await database.close()
+    with sqlite3.connect(served) as reader:
+        assert reader.execute("SELECT count(*) FROM person").fetchall() == people
