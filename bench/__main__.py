@@ -343,6 +343,14 @@ def _datasette(results: Results, database: Path, paths: list[str], seconds: int)
         results.runs.append(_wrk(f"http://127.0.0.1:{port}", paths, "datasette", "datasette", seconds))
 
 
+def _ceiling(results: Results, routes: Path, runs: dict[str, str], seconds: int) -> None:
+    """Measure the ceiling's routes (`{route: name of the run}`)."""
+    port = _free_port()
+    with _uvicorn("bench.ceiling:create_app", port, {"CEILING_ROUTES": str(routes)}, WORK / "ceiling.log"):
+        for route, name in runs.items():
+            results.runs.append(_wrk(f"http://127.0.0.1:{port}", [f"/{route}"], name, "ceiling", seconds))
+
+
 def run(quick: bool, postgres: str | None = None) -> Results:
     if not shutil.which("wrk"):
         raise SystemExit("the benchmark needs wrk: apt-get install wrk")
@@ -363,11 +371,7 @@ def run(quick: bool, postgres: str | None = None) -> Results:
         routes = _ceiling_routes(base, big)
         httpx.get(base + big["hot"][0])
         results.runs.append(_wrk(base, big["hot"], "hot", "api", seconds))
-    ceiling = _free_port()
-    with _uvicorn("bench.ceiling:create_app", ceiling, {"CEILING_ROUTES": str(routes)}, WORK / "ceiling.log"):
-        for name in ("hot", "cold", "detail"):
-            ceiling_base = f"http://127.0.0.1:{ceiling}"
-            results.runs.append(_wrk(ceiling_base, [f"/{name}"], f"ceiling_{name}", "ceiling", seconds))
+    _ceiling(results, routes, {name: f"ceiling_{name}" for name in ("hot", "cold", "detail")}, seconds)
 
     if quick:
         _measure_api(results, large, databases[large], big, seconds, ["cold", "detail", "search"])
@@ -380,6 +384,8 @@ def run(quick: bool, postgres: str | None = None) -> Results:
         if postgres:
             _postgres(results, postgres, WORK / "seeds-1m", big, seconds)
     _datasette(results, databases[large], big["datasette"], seconds)
+    # The ceiling once more at the end: how much the machine itself drifted while the run went on.
+    _ceiling(results, routes, {"detail": "ceiling_again"}, seconds)
     _figures(results, large, quick)
     return results
 
@@ -393,6 +399,11 @@ def _figures(results: Results, large: str, quick: bool) -> None:
     )
     f["ratio_detail_vs_ceiling"] = round(
         r(f"detail_{large}").requests_per_s / r("ceiling_detail").requests_per_s, 3
+    )
+    # Above 1, the machine was faster at the end of the run than at its start; ratios taken across a drift
+    # of more than ~10 % say as much about the machine as about the API.
+    f["ratio_ceiling_drift"] = round(
+        r("ceiling_again").requests_per_s / r("ceiling_detail").requests_per_s, 3
     )
     if any(run.name == "datasette" for run in results.runs):
         f["ratio_vs_datasette"] = round(r(f"cold_{large}").requests_per_s / r("datasette").requests_per_s, 2)

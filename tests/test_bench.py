@@ -30,7 +30,13 @@ def test_quick_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     figures = dict(re.findall(r"^ratio (\S+) ([\d.]+)$", result.stdout, re.M))
-    assert set(figures) >= {"hot_vs_ceiling", "cold_vs_ceiling", "detail_vs_ceiling", "vs_datasette"}
+    assert set(figures) >= {
+        "hot_vs_ceiling",
+        "cold_vs_ceiling",
+        "detail_vs_ceiling",
+        "vs_datasette",
+        "ceiling_drift",
+    }
     assert all(float(value) > 0 for value in figures.values())
     latencies = dict(re.findall(r"^p99_ms (\S+) ([\d.]+)$", result.stdout, re.M))
     assert {"hot", "ceiling_hot", "cold_10k", "detail_10k", "search_10k", "datasette"} <= set(latencies)
