@@ -15,6 +15,7 @@ lookup, so it costs half of a `stat` of the path.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -127,6 +128,7 @@ class SqliteDatabase:
     _file_state: tuple[int, int, int] = (0, 0, 0)  # its links, modification time and size when opened
     _deadline: float = 0.0
     _path_text: str = ""
+    _checked_this_turn: bool = False
 
     def __post_init__(self) -> None:
         self._path_text = str(self.path)
@@ -215,7 +217,19 @@ class SqliteDatabase:
         return connection, info
 
     async def current(self) -> DatasetInfo:
-        return self._refresh()[1]
+        """The dataset being served, checked once per turn of the event loop. The requests a turn handles
+        all arrived before its first check, so that check is as fresh for them as one of their own; the
+        next turn checks again (a response-cache hit is otherwise little more than this system call)."""
+        if not self._checked_this_turn:
+            info = self._refresh()[1]
+            self._checked_this_turn = True
+            asyncio.get_running_loop().call_soon(self._next_turn)
+            return info
+        assert self._info is not None  # set by the check
+        return self._info
+
+    def _next_turn(self) -> None:
+        self._checked_this_turn = False
 
     def snapshot(self) -> _SqliteSnapshot:
         connection, info = self._refresh()

@@ -106,6 +106,27 @@ async def test_the_server_follows_the_file_it_serves_replaced_rewritten_or_remov
     await database.close()
 
 
+async def test_the_response_cache_checks_the_file_once_a_turn_of_the_event_loop(
+    tmp_path: Path, sqlite_settings: Settings
+) -> None:
+    """The requests one turn of the event loop handles all arrived before its first check, so they share
+    it; the next turn sees a new load."""
+    served = tmp_path / "served.db"
+    shutil.copyfile(sqlite_settings.sqlite_path, served)
+    small = synthetic_settings_in(tmp_path / "small", 3).sqlite_path
+    database = SqliteDatabase(served, timeout=5)
+    await database.open()
+    loaded = (await database.current()).version
+    shutil.copyfile(small, tmp_path / "next.db")
+    os.replace(tmp_path / "next.db", served)
+    assert (await database.current()).version == loaded  # the same turn
+    await asyncio.sleep(0)
+    assert (await database.current()).version != loaded
+    async with database.snapshot() as snapshot:  # a query checks the file itself, every time
+        assert snapshot.info.version != loaded
+    await database.close()
+
+
 async def test_while_served_the_file_cannot_be_changed_under_a_request(
     tmp_path: Path, sqlite_settings: Settings
 ) -> None:
