@@ -7,10 +7,12 @@ sessions default to read-only transactions.
 SQLite queries run on the event loop itself. They are short (indexed lookups that copy stored JSON), and
 a thread hop would cost more than most queries take; the time budget, enforced by SQLite's progress
 handler, bounds how long any one of them can hold the loop. When the loader swaps in a new file, the
-next request reopens: requests in flight finish on the old file. Each request checks with `fstat` on a
+next request reopens: requests in flight finish on the old file. Each query checks with `fstat` on a
 descriptor of the open file: once the loader renames a new file over it, the old file has one link
 fewer (none, usually), and a file rewritten in place has a new size or time. That check needs no path
-lookup, so it costs half of a `stat` of the path.
+lookup, so it costs half of a `stat` of the path; the response cache's check (`current`) is made once
+per turn of the event loop. The connection keeps SQLite's shared lock for as long as it is open, so no
+SQLite writer can change the file under a request.
 """
 
 from __future__ import annotations
