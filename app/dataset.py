@@ -124,20 +124,23 @@ class Dataset:
     """Records plus the links and evidence between them, in the tables built so far: the unit the
     loader's speed is quoted in."""
 
-    def tables(self) -> Iterator[tuple[str, list[documents.Row]]]:
-        """Build the rows of every table, yielding each table as soon as it is complete: a loader writes
-        it while the next ones are built, and once it lets go of a table its memory serves the next."""
-        for name, rows in documents.tables(self.facts):
-            if name != "search_entry":
-                self.fact_count += len(rows)
-            yield name, rows
-            del rows  # before the next table is built
+    def tables(self) -> Iterator[documents.Part]:
+        """Build the rows of every table, yielding each table (or part of one) as soon as it is complete:
+        a loader writes it while the next ones are built, and once it lets go of it its memory serves the
+        next."""
+        for part in documents.tables(self.facts):
+            if part.table != "search_entry":
+                self.fact_count += len(part.rows)
+            yield part
+            del part  # before the next table is built
 
     def build_rows(self, progress: Progress | None = None) -> None:
         """Build every table at once, into `rows`."""
-        for number, (name, rows) in enumerate(self.tables(), start=1):
-            self.rows[name] = rows
-            if progress:
+        number = 0
+        for table, rows, last in self.tables():
+            self.rows.setdefault(table, []).extend(rows)
+            number += last
+            if progress and last:
                 progress("building documents", number, documents.TABLES)
 
     def release(self) -> None:

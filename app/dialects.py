@@ -50,10 +50,12 @@ SQLITE_SEARCH_DDL = [
     "CREATE VIRTUAL TABLE name_trigram USING fts5(folded, content='name', content_rowid='id', tokenize='trigram')",
 ]
 SQLITE_SEARCH_DROP = ["DROP TABLE IF EXISTS name_trigram", "DROP TABLE IF EXISTS search_fts"]
-SQLITE_AFTER_LOAD = [
-    "INSERT INTO search_fts(search_fts) VALUES ('rebuild')",
-    "INSERT INTO name_trigram(name_trigram) VALUES ('rebuild')",
-]
+SQLITE_FULL_TEXT = {
+    # content table: (its full-text index, the columns indexed); each is keyed by its table's `id`.
+    # A load inserts each batch of rows into both, so an index is complete as soon as its table is.
+    "search_entry": ("search_fts", ("label", "body")),
+    "name": ("name_trigram", ("folded",)),
+}
 
 POSTGRES_SEARCH_DDL = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",
@@ -83,10 +85,6 @@ def search_ddl(backend: str) -> list[str]:
 
 def search_drop(backend: str) -> list[str]:
     return SQLITE_SEARCH_DROP if backend == "sqlite" else POSTGRES_SEARCH_DROP
-
-
-def after_load(backend: str) -> list[str]:
-    return SQLITE_AFTER_LOAD if backend == "sqlite" else []
 
 
 # Records that *are* what the query names (a person, a unit, a place) rank above texts that mention them.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -253,19 +253,59 @@ TABLES = len(TABLE_ORDER) - 1
 """How many tables `tables` yields: all but `dataset`, whose rows the loader writes last."""
 
 
-def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
-    """Every row of every table, in a deterministic order (same seeds, same database); each table as
-    soon as it is complete, so the loader can write it and index it while the next ones are built."""
-    out: dict[str, list[Row]] = {name: [] for name in TABLE_ORDER}
+class Part(NamedTuple):
+    """Rows of one table. Most tables come whole; the search entries come kind by kind (`last` marks
+    the part that completes a table)."""
 
-    def complete(*names: str) -> Iterator[tuple[str, list[Row]]]:
+    table: str
+    rows: list[Row]
+    last: bool = True
+
+
+def tables(facts: Facts) -> Iterator[Part]:
+    """Every row of every table, in a deterministic order (same seeds, same database); each table as
+    soon as it is complete, so the loader can write it and index it while the next ones are built, and
+    each kind's search entries as soon as that kind's documents are built, so it can index their text
+    while the next kinds are built."""
+    out: dict[str, list[Row]] = {name: [] for name in TABLE_ORDER if name != "search_entry"}
+
+    def complete(*names: str) -> Iterator[Part]:
         for name in names:
-            yield name, out.pop(name)
+            yield Part(name, out.pop(name))
+
+    # One search entry per record, numbered from 1 in (kind, id) order (search ranks ties so): a kind's
+    # numbers are known from the number of records of the kinds before it.
+    how_many = {"article": len(facts.articles)} | {
+        kind: len(records) for kind, records in facts.entities.items()
+    }
+    first, counted = {}, 0
+    for kind in sorted(how_many):
+        first[kind], counted = counted, counted + how_many[kind]
+    pending = set(how_many)
+
+    def search_entries(kind: str, entries: list[tuple[str, str, str]]) -> Part:
+        """The search entries of every record of `kind`, given in id order as (id, label, body)."""
+        assert len(entries) == how_many[kind], f"{kind}: one search entry per record"
+        pending.remove(kind)
+        entry = ROW["search_entry"]
+        rows = [
+            entry(
+                id=search_entry_id(first[kind] + n, kind), kind=kind, entity_id=ident, label=label, body=body
+            )
+            for n, (ident, label, body) in enumerate(entries, start=1)
+        ]
+        return Part("search_entry", rows, last=not pending)
+
+    # The articles' texts are most of the text a full-text index holds: their entries go first, to be
+    # indexed while the other tables are built.
+    yield search_entries(
+        "article",
+        [(ident, facts.articles[ident]["title"], facts.texts[ident]) for ident in sorted(facts.articles)],
+    )
 
     entities = facts.entities
     members: dict[str, list[dict[str, Any]]] = {ident: [] for ident in entities["unit"]}
     per_article: dict[str, dict[str, int]] = {ident: {} for ident in facts.articles}
-    search: list[tuple[str, str, str, str]] = []
 
     for kind in ("person", "unit", "place", "event", "quote", "figure"):
         for ident in sorted(entities[kind]):
@@ -327,6 +367,27 @@ def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
                 )
     yield from complete("mention", "evidence", "name", "location")
 
+    for ident in sorted(facts.articles):
+        doc = article_doc(facts.articles[ident], per_article[ident])
+        text = facts.texts[ident]
+        out["article"].append(
+            ROW["article"](
+                id=ident,
+                title=doc["title"],
+                author=doc["author"],
+                outlet=doc["outlet"],
+                language=doc["language"],
+                published_start=doc["published"]["start"],
+                published_end=doc["published"]["end"],
+                length=doc["length"],
+                sha256=doc["sha256"],
+                text=text,
+                doc=_dump(doc),
+            )
+        )
+    yield from complete("article")
+
+    found: list[tuple[str, str, str]] = []  # (id, label, body) of each record, in id order
     for ident in sorted(entities["person"]):
         person = entities["person"][ident]
         for link in person.links["units"]:
@@ -371,10 +432,12 @@ def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
             )
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
-        search.append(("person", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
+        found.append((ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
     yield from complete("membership", "relation", "person")
+    yield search_entries("person", found)
 
     sizes = _sizes(facts)
+    found = []
     for ident in sorted(entities["unit"]):
         unit = entities["unit"][ident]
         doc = unit_doc(facts, unit, members[ident], sizes.get(ident))
@@ -391,11 +454,11 @@ def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
         named = doc["named_after"]["text"] if doc["named_after"] else None
-        search.append(
-            ("unit", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases, named))
-        )
+        found.append((ident, doc["name"], _search_body(doc["name"], doc["description"], aliases, named)))
     yield from complete("unit")
+    yield search_entries("unit", found)
 
+    found = []
     for ident in sorted(entities["place"]):
         doc = place_doc(entities["place"][ident])
         out["place"].append(
@@ -409,9 +472,11 @@ def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
             )
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
-        search.append(("place", ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
+        found.append((ident, doc["name"], _search_body(doc["name"], doc["description"], aliases)))
     yield from complete("place")
+    yield search_entries("place", found)
 
+    found = []
     for ident in sorted(entities["event"]):
         event = entities["event"][ident]
         for link in event.links["participants"]:
@@ -437,16 +502,17 @@ def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
                 doc=_dump(doc),
             )
         )
-        search.append(
+        found.append(
             (
-                "event",
                 ident,
                 doc["title"],
                 _search_body(doc["title"], doc["description"], doc["date"]["text"]),
             )
         )
     yield from complete("participation", "event")
+    yield search_entries("event", found)
 
+    found = []
     for ident in sorted(entities["quote"]):
         doc = quote_doc(facts, entities["quote"][ident])
         out["quote"].append(
@@ -462,9 +528,11 @@ def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
             )
         )
         who = doc["speaker"]["name"] if doc["speaker"] else doc["speaker_description"]
-        search.append(("quote", ident, f"{who}: “{_shorten(doc['text'])}”", doc["text"]))
+        found.append((ident, f"{who}: “{_shorten(doc['text'])}”", doc["text"]))
     yield from complete("quote")
+    yield search_entries("quote", found)
 
+    found = []
     for ident in sorted(entities["figure"]):
         doc = figure_doc(facts, entities["figure"][ident])
         subject = doc["subject"]
@@ -481,39 +549,10 @@ def tables(facts: Facts) -> Iterator[tuple[str, list[Row]]]:
                 doc=_dump(doc),
             )
         )
-        search.append(("figure", ident, f"{doc['text']} {doc['unit'] or ''}".strip(), doc["counts"]))
+        found.append((ident, f"{doc['text']} {doc['unit'] or ''}".strip(), doc["counts"]))
     yield from complete("figure")
+    yield search_entries("figure", found)
 
-    for ident in sorted(facts.articles):
-        doc = article_doc(facts.articles[ident], per_article[ident])
-        text = facts.texts[ident]
-        out["article"].append(
-            ROW["article"](
-                id=ident,
-                title=doc["title"],
-                author=doc["author"],
-                outlet=doc["outlet"],
-                language=doc["language"],
-                published_start=doc["published"]["start"],
-                published_end=doc["published"]["end"],
-                length=doc["length"],
-                sha256=doc["sha256"],
-                text=text,
-                doc=_dump(doc),
-            )
-        )
-        search.append(("article", ident, doc["title"], text))
-    yield from complete("article")
-
-    search.sort(
-        key=lambda entry: (entry[0], entry[1])
-    )  # ids in (kind, entity id) order: search ranks ties so
-    entry = ROW["search_entry"]
-    out["search_entry"] = [
-        entry(id=search_entry_id(number, kind), kind=kind, entity_id=ident, label=label, body=body)
-        for number, (kind, ident, label, body) in enumerate(search, start=1)
-    ]
-    yield from complete("search_entry")
     assert list(out) == ["dataset"], f"tables built but not yielded: {list(out)}"
 
 

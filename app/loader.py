@@ -31,7 +31,6 @@ from sqlalchemy.exc import DBAPIError
 
 from app import documents
 from app.dataset import Dataset, Progress, build_dataset
-from app.dialects import after_load
 from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings
 from app.sqlite_writer import Writer, WriterStopped
@@ -217,30 +216,38 @@ def _replace_sqlite(dataset: Dataset, target: Path, progress: Progress | None) -
 
 
 def _write_tables(writer: Writer, dataset: Dataset, progress: Progress | None) -> None:
-    """Each table goes to the writing process as soon as its rows are built; it inserts and indexes them
-    while this process builds the next tables, then builds the full-text indexes while this one frees the
-    dataset (seconds of pure Python on a big corpus)."""
+    """Each table goes to the writing process as soon as its rows are built; it inserts them, feeds the
+    full-text indexes with them, and indexes a table once it is complete, while this process builds the
+    next tables; then it commits and gathers statistics while this one frees the dataset (seconds of
+    pure Python on a big corpus)."""
     if progress:
         progress("writing tables", 0, documents.TABLES)
-    for number, (name, rows) in enumerate(dataset.tables(), start=1):
-        _send_table(writer, name, rows)
+    number = 0
+    for table, rows, last in dataset.tables():
+        _send_rows(writer, table, rows)
         del rows  # sent: its memory serves the next tables
-        if progress:
-            progress("writing tables", number, documents.TABLES)
-    _send_table(writer, "dataset", _dataset_rows(dataset))
-    writer.send("finish", after_load("sqlite"))
+        if last:
+            writer.send("indexes", table)
+            number += 1
+            if progress:
+                progress("writing tables", number, documents.TABLES)
+    _send_rows(writer, "dataset", _dataset_rows(dataset))
+    writer.send("indexes", "dataset")
+    writer.send("finish")
+    # Freeing the dataset holds the interpreter for half a second on a big corpus, in which the thread
+    # feeding the writing process could not run: let go of it once that thread has handed everything over.
+    writer.flush()
     dataset.release()
     while (message := writer.receive())[0] == "progress":
         if progress:
             progress("building indexes", message[1], message[2])
 
 
-def _send_table(writer: Writer, name: str, rows: list[documents.Row]) -> None:
-    columns = documents.ROW[name]._fields
+def _send_rows(writer: Writer, table: str, rows: list[documents.Row]) -> None:
+    columns = documents.ROW[table]._fields
     for start in range(0, len(rows), CHUNK):
         # Plain tuples: a named tuple is pickled with its class, which takes twice as long.
-        writer.send("rows", name, columns, [tuple(row) for row in rows[start : start + CHUNK]])
-    writer.send("indexes", name)
+        writer.send("rows", table, columns, [tuple(row) for row in rows[start : start + CHUNK]])
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------

@@ -3,12 +3,13 @@
 Python runs one thread at a time, and SQLite's inserts hold it for every row they bind: in one process
 the loader would either build rows or write them. So the loader hands each table's rows, in chunks, to
 this process, which owns the only connection to the new file. It creates the schema, inserts the rows,
-builds a table's indexes in one sorted pass once the table is complete, and at the end builds the
-full-text indexes, commits and gathers statistics — while the loader, on the other core, builds the
-next table's rows. The loader keeps everything else: the lock, the checks, the fsync and the rename.
+feeds the full-text indexes with the rows of their tables as they come, builds a table's indexes in one
+sorted pass once the table is complete, and at the end commits and gathers statistics — while the
+loader, on the other core, builds the next table's rows. The loader keeps everything else: the lock,
+the checks, the fsync and the rename.
 
 Messages are pickled tuples over a socket pair. From the loader: ("rows", table, columns, rows),
-("indexes", table), ("finish", statements). Back: ("progress", done, total) while finishing, then
+("indexes", table), ("finish",). Back: ("progress", done, total) while finishing, then
 ("done",); or ("error", errno, message) once, when a write fails, which the loader raises as the error
 it would have met itself. This process ends with the loader: at its next read, or at once on Linux.
 """
@@ -19,6 +20,7 @@ import contextlib
 import ctypes
 import gc
 import io
+import operator
 import os
 import pickle
 import queue
@@ -66,7 +68,7 @@ class Writer:
         self.channel = ours
         # Sending waits whenever the process is busy; a thread of ours does the waiting, so that this one
         # goes on building rows. The queue holds what is not sent yet.
-        self.outbox: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[memoryview | threading.Event | None] = queue.SimpleQueue()
         self.failed: OSError | None = None
         self.done = False
         self.sender = threading.Thread(target=self._send_all, name="newsfacts-writer-feed", daemon=True)
@@ -78,6 +80,9 @@ class Writer:
 
     def _send_all(self) -> None:
         while (message := self.outbox.get()) is not None:
+            if isinstance(message, threading.Event):
+                message.set()
+                continue
             try:
                 self.channel.send_bytes(message)
             except OSError as exc:  # it has stopped; the reason, if it could give one, is in the channel
@@ -89,6 +94,13 @@ class Writer:
             self.receive()  # raises the process's own error, or says it stopped
             raise self.failed
         self.outbox.put(_encode(message))
+
+    def flush(self) -> None:
+        """Wait until everything sent so far has been handed to the process (or it has stopped)."""
+        handed = threading.Event()
+        self.outbox.put(handed)
+        while not handed.wait(0.05) and self.sender.is_alive():
+            pass
 
     def receive(self) -> Message:
         try:
@@ -155,6 +167,8 @@ def _open(path: str) -> tuple[sqlite3.Connection, dict[str, list[str]]]:
 
 
 def _serve(channel: Connection, path: str) -> None:
+    from app.dialects import SQLITE_FULL_TEXT
+
     connection, indexes = _open(path)
     while True:
         kind, *args = pickle.loads(channel.recv_bytes())
@@ -163,20 +177,24 @@ def _serve(channel: Connection, path: str) -> None:
             quoted = ", ".join(f'"{c}"' for c in columns)
             marks = ", ".join("?" for _ in columns)
             connection.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})', rows)
+            if table in SQLITE_FULL_TEXT:
+                index, indexed = SQLITE_FULL_TEXT[table]
+                values = operator.itemgetter(*(columns.index(c) for c in ("id", *indexed)))
+                connection.executemany(
+                    f"INSERT INTO {index}(rowid, {', '.join(indexed)}) VALUES (?{', ?' * len(indexed)})",
+                    map(values, rows),
+                )
         elif kind == "indexes":
             for statement in indexes.pop(args[0], []):
                 connection.execute(statement)
         elif kind == "finish":
-            (statements,) = args
-            for number, statement in enumerate(statements):
-                channel.send_bytes(_encode(("progress", number, len(statements) + 1)))
-                connection.execute(statement)
+            channel.send_bytes(_encode(("progress", 0, 1)))
             connection.execute("COMMIT")
             # Sampled statistics: as good for the planner, far faster.
             connection.execute("PRAGMA analysis_limit = 1000")
             connection.execute("ANALYZE")
             connection.close()
-            channel.send_bytes(_encode(("progress", len(statements) + 1, len(statements) + 1)))
+            channel.send_bytes(_encode(("progress", 1, 1)))
             channel.send_bytes(_encode(("done",)))
             return
         else:

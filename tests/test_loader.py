@@ -152,6 +152,33 @@ def test_loading_the_same_seeds_twice_gives_the_same_content(tmp_path: Path) -> 
     assert contents[0]["person"]
 
 
+def test_the_full_text_indexes_hold_every_entry_filled_as_the_tables_are_written(tmp_path: Path) -> None:
+    """The writer feeds the indexes batch by batch, kind by kind (the articles first): they must come out
+    consistent with their tables, and the entries numbered in (kind, id) order, as one rebuild would."""
+    load(load_settings(database_url=f"sqlite:///{tmp_path / 'two.db'}", seeds_dir=copy_seeds(tmp_path / "s")))
+    # A writable connection: a check is an INSERT that writes nothing.
+    with sqlite3.connect(tmp_path / "two.db") as connection:
+        for index in ("search_fts", "name_trigram"):  # rank 1: checked against the content table too
+            connection.execute(f"INSERT INTO {index}({index}, rank) VALUES ('integrity-check', 1)")
+        entries = connection.execute("SELECT kind, entity_id FROM search_entry ORDER BY id").fetchall()
+        records = [
+            (kind, ident)
+            for kind in ("article", "event", "figure", "person", "place", "quote", "unit")
+            for (ident,) in connection.execute(f"SELECT id FROM {kind} ORDER BY id")
+        ]
+        assert entries == records  # one entry per record, numbered in (kind, id) order
+        in_texts = connection.execute(
+            "SELECT s.entity_id FROM search_fts JOIN search_entry s ON s.id = search_fts.rowid "
+            "WHERE search_fts MATCH 'body : bucha' AND s.kind = 'article'"
+        ).fetchall()
+        assert in_texts == [(ARTICLE,)]  # the fixture article does not mention Bucha
+        named = connection.execute(
+            "SELECT DISTINCT n.entity_id FROM name_trigram JOIN name n ON n.id = name_trigram.rowid "
+            "WHERE name_trigram MATCH 'lukash' ORDER BY 1"
+        ).fetchall()
+        assert named == [("alexander-lukashenko",), ("lukashenko-regime",)]
+
+
 def test_a_fixture_article_loads_beside_the_real_one_without_code(tmp_path: Path) -> None:
     dataset = build_dataset(copy_seeds(tmp_path / "seeds"))
     assert set(dataset.facts.articles) == {ARTICLE, "test-fixture-article"}
