@@ -269,7 +269,12 @@ class _Builder:
                 [SeedError(str(self.seeds_dir), "no such folder; set SEEDS_DIR to the seeds folder")]
             )
         seeds = []
-        folders = list(article_folders(self.seeds_dir))
+        try:
+            folders = list(article_folders(self.seeds_dir))
+        except OSError as exc:
+            raise SeedErrors(
+                [SeedError(str(self.seeds_dir), f"cannot read the folder: {exc.strerror}")]
+            ) from None
         for number, folder in enumerate(folders, start=1):
             if progress:
                 progress("reading articles", number, len(folders))

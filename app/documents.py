@@ -253,6 +253,10 @@ TABLES = len(TABLE_ORDER) - 1
 """How many tables `tables` yields: all but `dataset`, whose rows the loader writes last."""
 
 
+PART = 20_000
+"""Rows in a part of a table that `tables` yields before the table is complete (the largest ones)."""
+
+
 class Part(NamedTuple):
     """Rows of one table. Most tables come whole; the search entries come kind by kind (`last` marks
     the part that completes a table)."""
@@ -269,9 +273,19 @@ def tables(facts: Facts) -> Iterator[Part]:
     while the next kinds are built."""
     out: dict[str, list[Row]] = {name: [] for name in TABLE_ORDER if name != "search_entry"}
 
+    sent = dict.fromkeys(out, 0)  # how many of each table's rows were yielded before it was complete
+
+    def ready(name: str) -> Iterator[Part]:
+        """The rows of a large table built since its last part, once there are enough of them: the
+        loader writes them while the rest of the table is built."""
+        if len(out[name]) - sent[name] >= PART:
+            yield Part(name, out[name][sent[name] :], last=False)
+            sent[name] = len(out[name])
+
     def complete(*names: str) -> Iterator[Part]:
         for name in names:
-            yield Part(name, out.pop(name))
+            rows = out.pop(name)
+            yield Part(name, rows[sent[name] :] if sent[name] else rows)
 
     # One search entry per record, numbered from 1 in (kind, id) order (search ranks ties so): a kind's
     # numbers are known from the number of records of the kinds before it.
@@ -282,16 +296,18 @@ def tables(facts: Facts) -> Iterator[Part]:
     for kind in sorted(how_many):
         first[kind], counted = counted, counted + how_many[kind]
     pending = set(how_many)
+    numbered = dict.fromkeys(how_many, 0)
 
-    def search_entries(kind: str, entries: list[tuple[str, str, str]]) -> Part:
-        """The search entries of every record of `kind`, given in id order as (id, label, body)."""
-        assert len(entries) == how_many[kind], f"{kind}: one search entry per record"
-        pending.remove(kind)
+    def search_entries(kind: str, entries: list[tuple[str, str, str]], complete: bool = True) -> Part:
+        """The search entries of the next records of `kind`, given in id order as (id, label, body); of
+        all the rest of them when `complete`."""
+        start, numbered[kind] = first[kind] + numbered[kind], numbered[kind] + len(entries)
+        if complete:
+            assert numbered[kind] == how_many[kind], f"{kind}: one search entry per record"
+            pending.remove(kind)
         entry = ROW["search_entry"]
         rows = [
-            entry(
-                id=search_entry_id(first[kind] + n, kind), kind=kind, entity_id=ident, label=label, body=body
-            )
+            entry(id=search_entry_id(start + n, kind), kind=kind, entity_id=ident, label=label, body=body)
             for n, (ident, label, body) in enumerate(entries, start=1)
         ]
         return Part("search_entry", rows, last=not pending)
@@ -365,6 +381,8 @@ def tables(facts: Facts) -> Iterator[Part]:
                         certainty=link.certainty,
                     )
                 )
+            yield from ready("evidence")
+            yield from ready("mention")
     yield from complete("mention", "evidence", "name", "location")
 
     for ident in sorted(facts.articles):
@@ -529,6 +547,10 @@ def tables(facts: Facts) -> Iterator[Part]:
         )
         who = doc["speaker"]["name"] if doc["speaker"] else doc["speaker_description"]
         found.append((ident, f"{who}: “{_shorten(doc['text'])}”", doc["text"]))
+        if len(found) == PART:
+            yield from ready("quote")
+            yield search_entries("quote", found, complete=False)
+            found = []
     yield from complete("quote")
     yield search_entries("quote", found)
 

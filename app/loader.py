@@ -109,12 +109,14 @@ def check(settings: Settings) -> Dataset:
 def load(settings: Settings, progress: Progress | None = None) -> LoadSummary:
     started = time.perf_counter()
     with _without_cycle_collection():
-        dataset = build_dataset(settings.seeds_dir, progress)
         if settings.backend == "sqlite":
             target = str(settings.sqlite_path)
-            _write_sqlite(dataset, settings.sqlite_path, progress)
+            dataset = _write_sqlite(
+                lambda: build_dataset(settings.seeds_dir, progress), settings.sqlite_path, progress
+            )
         else:
             target = _redact(settings.database_url)
+            dataset = build_dataset(settings.seeds_dir, progress)
             dataset.build_rows(progress)
             _write_postgres(dataset, settings.database_url, progress)
         version, counts, facts = dataset.version, dataset.counts, dataset.fact_count
@@ -187,30 +189,36 @@ def _os_problem(exc: BaseException, where: Path) -> LoadError:
     return LoadError(f"{reason}. The previous database is untouched.")
 
 
-def _write_sqlite(dataset: Dataset, target: Path, progress: Progress | None) -> None:
+def _write_sqlite(build: Callable[[], Dataset], target: Path, progress: Progress | None) -> Dataset:
+    """Build the dataset with `build` and write it to `target`; raises what `build` raises, and a
+    LoadError when the database cannot be written."""
     directory = target.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with _exclusive(directory, target.name):
-            _replace_sqlite(dataset, target, progress)
+            return _replace_sqlite(build, target, progress)
     except (OSError, sqlite3.Error, DBAPIError, WriterStopped) as exc:
         raise _os_problem(exc, directory) from exc
 
 
-def _replace_sqlite(dataset: Dataset, target: Path, progress: Progress | None) -> None:
+def _replace_sqlite(build: Callable[[], Dataset], target: Path, progress: Progress | None) -> Dataset:
     directory = target.parent
     for stale in directory.glob(f".{target.name}.*.building"):
         stale.unlink(missing_ok=True)  # left by a killed load; we hold the lock, so nobody is using it
     building = directory / f".{target.name}.{os.getpid()}.building"
     try:
+        # Started first: the writing process starts Python and creates the schema (~0.5 s) while the
+        # seeds are read and checked, instead of while the first tables wait for it.
         writer = Writer(building)
         try:
+            dataset = build()
             _write_tables(writer, dataset, progress)
         finally:
             writer.close()
         _fsync(building)
         os.replace(building, target)
         _fsync(directory)
+        return dataset
     finally:
         building.unlink(missing_ok=True)
 

@@ -191,7 +191,10 @@ def read_article(folder: Path, seeds_dir: Path) -> tuple[ArticleSeed | None, lis
     """Parse one folder and validate its `article` part (the rest is validated when the article is
     checked: `ArticleSeed.validate`); returns the article or the errors that prevent reading it."""
     display = f"{seeds_dir.name}/{folder.name}"  # article folders are children of seeds_dir
-    present = os.listdir(folder)
+    try:
+        present = os.listdir(folder)
+    except OSError as exc:
+        return None, [SeedError(display, f"cannot read the folder: {exc.strerror}")]
     candidates = [folder / name for name in FACTS_FILE_NAMES if name in present and (folder / name).is_file()]
     if not candidates:
         names = " or ".join(FACTS_FILE_NAMES)

@@ -383,6 +383,35 @@ def test_a_folder_that_cannot_be_written_is_a_clear_message(tmp_path: Path) -> N
         load(settings)
 
 
+@pytest.mark.parametrize("unreadable", ["seeds folder", "article folder"])
+def test_seeds_that_cannot_be_read_are_a_seed_error_not_a_write_error(
+    unreadable: str, tmp_seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader starts writing before the seeds are read: a folder it cannot read (permissions, which
+    root, who runs these tests, ignores) must still be reported as the seeds' problem, naming the folder."""
+    import app.seed_files
+
+    denied = tmp_seeds if unreadable == "seeds folder" else tmp_seeds / ARTICLE
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def refuse(real: Any) -> Any:
+        def call(path: Any) -> Any:
+            if Path(path) == denied:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+
+        return call
+
+    monkeypatch.setattr(app.seed_files.os, "scandir", refuse(real_scandir))
+    monkeypatch.setattr(app.seed_files.os, "listdir", refuse(real_listdir))
+    target = tmp_path / "newsfacts.db"
+    with pytest.raises(SeedErrors) as raised:
+        load(load_settings(database_url=f"sqlite:///{target}", seeds_dir=tmp_seeds))
+    (error,) = raised.value.errors
+    assert error.path.endswith(denied.name) and error.message == "cannot read the folder: Permission denied"
+    assert not target.exists() and [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
+
+
 # -- the command line ----------------------------------------------------------------------------------
 
 
