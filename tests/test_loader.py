@@ -389,8 +389,6 @@ def test_seeds_that_cannot_be_read_are_a_seed_error_not_a_write_error(
 ) -> None:
     """The loader starts writing before the seeds are read: a folder it cannot read (permissions, which
     root, who runs these tests, ignores) must still be reported as the seeds' problem, naming the folder."""
-    import app.seed_files
-
     denied = tmp_seeds if unreadable == "seeds folder" else tmp_seeds / ARTICLE
     real_scandir, real_listdir = os.scandir, os.listdir
 
@@ -402,8 +400,8 @@ def test_seeds_that_cannot_be_read_are_a_seed_error_not_a_write_error(
 
         return call
 
-    monkeypatch.setattr(app.seed_files.os, "scandir", refuse(real_scandir))
-    monkeypatch.setattr(app.seed_files.os, "listdir", refuse(real_listdir))
+    monkeypatch.setattr("app.seed_files.os.scandir", refuse(real_scandir))
+    monkeypatch.setattr("app.seed_files.os.listdir", refuse(real_listdir))
     target = tmp_path / "newsfacts.db"
     with pytest.raises(SeedErrors) as raised:
         load(load_settings(database_url=f"sqlite:///{target}", seeds_dir=tmp_seeds))
