@@ -258,8 +258,8 @@ PART = 20_000
 
 
 class Part(NamedTuple):
-    """Rows of one table. Most tables come whole; the search entries come kind by kind (`last` marks
-    the part that completes a table)."""
+    """Rows of one table. Most tables come whole; the largest come in parts as they are built, and the
+    search entries kind by kind. `last` marks the part that completes a table."""
 
     table: str
     rows: list[Row]
@@ -272,7 +272,6 @@ def tables(facts: Facts) -> Iterator[Part]:
     each kind's search entries as soon as that kind's documents are built, so it can index their text
     while the next kinds are built."""
     out: dict[str, list[Row]] = {name: [] for name in TABLE_ORDER if name != "search_entry"}
-
     sent = dict.fromkeys(out, 0)  # how many of each table's rows were yielded before it was complete
 
     def ready(name: str) -> Iterator[Part]:
