@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, pool
 
 from app.cli import main
 from app.dataset import build_dataset, seeds_version
-from app.loader import LoadError, _vacuum, load
+from app.loader import LoadError, _checkpoint, _vacuum, load
 from app.seed_files import SeedErrors
 from app.settings import PROJECT_DIR, load_settings
 from tests.conftest import ARTICLE, REAL_SEEDS, copy_seeds
@@ -454,7 +454,7 @@ def test_load_reports_each_stage_to_the_end(tmp_path: Path) -> None:
         assert done == sorted(done) and seen[stage][-1][0] == seen[stage][-1][1], stage
 
 
-def test_a_failed_vacuum_after_a_committed_load_is_a_warning_not_a_failure(
+def test_a_failed_vacuum_or_checkpoint_after_a_committed_load_is_a_warning_not_a_failure(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The rows are committed by the time the old ones are vacuumed: losing the server then must not turn
@@ -463,6 +463,9 @@ def test_a_failed_vacuum_after_a_committed_load_is_a_warning_not_a_failure(
     with caplog.at_level(logging.WARNING, logger="newsfacts.loader"):
         _vacuum(engine, None)
     assert "the load is done, but clearing the old rows failed (autovacuum will)" in caplog.text
+    with caplog.at_level(logging.WARNING, logger="newsfacts.loader"):
+        _checkpoint(engine, None)  # the same for the checkpoint that follows
+    assert "the load is done, but the checkpoint after it failed" in caplog.text
 
 
 def test_cli_load_on_a_terminal_shows_a_progress_bar(tmp_path: Path) -> None:

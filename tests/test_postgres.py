@@ -3,6 +3,7 @@ replicas serve one database. Each test works in a schema of its own (the API sui
 
 from __future__ import annotations
 
+import logging
 import secrets
 import signal
 import subprocess
@@ -11,12 +12,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from app import loader
 from app.loader import load
 from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings, load_settings
@@ -122,7 +125,7 @@ def test_a_reload_clears_away_the_previous_rows_before_it_returns(schema_url: st
     load(settings)
     stages: list[str] = []
     summary = load(settings, progress=lambda stage, done, total: stages.append(stage))
-    assert stages[-1] == "clearing old rows"
+    assert stages[stages.index("writing rows") :].count("clearing old rows") == len(TABLE_ORDER)
     schema = make_url(schema_url).query["options"].split("=")[1].split(",")[0]  # type: ignore[union-attr]
     conninfo = make_url(schema_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as connection:
@@ -139,6 +142,59 @@ def test_a_reload_clears_away_the_previous_rows_before_it_returns(schema_url: st
     assert all(vacuumed[name] >= 2 for name in TABLE_ORDER), vacuumed
     assert unanalyzed == {}
     assert rows is not None and rows[0] == summary.counts["quote"] == 10  # the article's quotes, once
+
+
+def _may_checkpoint(conninfo: str) -> bool:
+    with psycopg.connect(conninfo) as connection:
+        row = connection.execute(
+            "SELECT rolsuper OR pg_has_role(current_user, 'pg_checkpoint', 'USAGE') FROM pg_roles "
+            "WHERE rolname = current_user"
+        ).fetchone()
+    assert row is not None
+    return bool(row[0])
+
+
+def test_a_load_ends_with_a_checkpoint_where_the_role_may_run_one(
+    schema_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Otherwise the checkpoint a large load sets off writes it out over the minutes the API then serves.
+    conninfo = make_url(schema_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    loaded_up_to: list[str] = []
+    checkpoint = loader._checkpoint
+
+    def checkpoint_after_noting_the_wal_position(engine: Any, progress: Any) -> None:
+        with engine.connect() as connection:
+            loaded_up_to.append(connection.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar())
+        checkpoint(engine, progress)
+
+    monkeypatch.setattr(loader, "_checkpoint", checkpoint_after_noting_the_wal_position)
+    stages: list[str] = []
+    with caplog.at_level(logging.INFO, logger="newsfacts.loader"):
+        load(_settings(schema_url, REAL_SEEDS), progress=lambda stage, done, total: stages.append(stage))
+    if _may_checkpoint(conninfo):  # CI grants pg_checkpoint to its role
+        with psycopg.connect(conninfo) as connection:
+            row = connection.execute(
+                "SELECT redo_lsn >= %s::pg_lsn FROM pg_control_checkpoint()", loaded_up_to
+            ).fetchone()
+        assert row is not None and row[0], "the last checkpoint began before the load's last write"
+        assert stages[-2:] == ["writing to disk", "writing to disk"]
+    else:
+        assert "writing to disk" not in stages
+        assert "let the loading role run CHECKPOINT: GRANT pg_checkpoint TO" in caplog.text
+
+
+def test_a_role_that_may_not_checkpoint_is_told_how_to_let_it(
+    schema_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(loader, "_MAY_CHECKPOINT", "SELECT false")  # as for a role without pg_checkpoint
+    stages: list[str] = []
+    with caplog.at_level(logging.INFO, logger="newsfacts.loader"):
+        summary = load(
+            _settings(schema_url, REAL_SEEDS), progress=lambda stage, done, total: stages.append(stage)
+        )
+    assert "writing to disk" not in stages and summary.counts["quote"] == 10
+    user = make_url(schema_url).username
+    assert f"let the loading role run CHECKPOINT: GRANT pg_checkpoint TO {user}" in caplog.text
 
 
 def test_two_replicas_serve_one_database_and_both_follow_a_reload(schema_url: str, tmp_path: Path) -> None:
