@@ -41,3 +41,7 @@ def test_quick_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     latencies = dict(re.findall(r"^p99_ms (\S+) ([\d.]+)$", result.stdout, re.M))
     assert {"hot", "ceiling_hot", "cold_10k", "detail_10k", "search_10k", "datasette"} <= set(latencies)
     assert re.search(r"^facts_per_s loader \d+$", result.stdout, re.M)
+    # The load is timed three times and the median reported, each time shown.
+    assert re.search(
+        r"^loader [\d,]+ facts in [\d.]+ s \(median of [\d.]+, [\d.]+, [\d.]+ s\)$", result.stdout, re.M
+    )
