@@ -339,16 +339,17 @@ def _checkpoint(engine: Engine, progress: Progress | None) -> None:
 
     A large load writes more WAL than `max_wal_size`: the checkpoint it sets off spreads its writes over
     the next minutes, then syncs them, while the API serves (a p99 twice as long in one benchmark run).
-    An immediate CHECKPOINT gets that over with before the load returns. Roles that may not run one get
-    a note in the log; as after the vacuum, the load is done either way.
+    An immediate CHECKPOINT gets that over with before the load returns. Where the role may not run one,
+    a warning says how to allow it; as after the vacuum, the load is done either way.
     """
     try:
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             if not connection.exec_driver_sql(_MAY_CHECKPOINT).scalar():
-                log.info(
+                log.warning(
                     "PostgreSQL will write this load to its data files over the next minutes; to get that "
-                    "over with at once, let the loading role run CHECKPOINT: GRANT pg_checkpoint TO %s",
+                    "over with at once, let the loading role run CHECKPOINT: GRANT pg_checkpoint TO %s "
+                    "(PostgreSQL 15 and later; before that, only superusers may)",
                     engine.url.username or "the loading role",
                 )
                 return

@@ -169,7 +169,7 @@ def test_a_load_ends_with_a_checkpoint_where_the_role_may_run_one(
 
     monkeypatch.setattr(loader, "_checkpoint", checkpoint_after_noting_the_wal_position)
     stages: list[str] = []
-    with caplog.at_level(logging.INFO, logger="newsfacts.loader"):
+    with caplog.at_level(logging.WARNING, logger="newsfacts.loader"):
         load(_settings(schema_url, REAL_SEEDS), progress=lambda stage, done, total: stages.append(stage))
     if _may_checkpoint(conninfo):  # CI grants pg_checkpoint to its role
         with psycopg.connect(conninfo) as connection:
@@ -188,7 +188,7 @@ def test_a_role_that_may_not_checkpoint_is_told_how_to_let_it(
 ) -> None:
     monkeypatch.setattr(loader, "_MAY_CHECKPOINT", "SELECT false")  # as for a role without pg_checkpoint
     stages: list[str] = []
-    with caplog.at_level(logging.INFO, logger="newsfacts.loader"):
+    with caplog.at_level(logging.WARNING, logger="newsfacts.loader"):
         summary = load(
             _settings(schema_url, REAL_SEEDS), progress=lambda stage, done, total: stages.append(stage)
         )
