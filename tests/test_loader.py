@@ -464,7 +464,7 @@ def test_a_failed_vacuum_or_checkpoint_after_a_committed_load_is_a_warning_not_a
         _vacuum(engine, None)
     assert "the load is done, but clearing the old rows failed (autovacuum will)" in caplog.text
     with caplog.at_level(logging.WARNING, logger="newsfacts.loader"):
-        _checkpoint(engine, None)  # the same for the checkpoint that follows
+        _checkpoint(engine, "0/0", None)  # the same for the checkpoint that follows
     assert "the load is done, but the checkpoint after it failed" in caplog.text
 
 

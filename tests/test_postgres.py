@@ -154,23 +154,29 @@ def _may_checkpoint(conninfo: str) -> bool:
     return bool(row[0])
 
 
-def test_a_load_ends_with_a_checkpoint_where_the_role_may_run_one(
+def _load_noting_stages(url: str) -> tuple[list[str], loader.LoadSummary]:
+    stages: list[str] = []
+    summary = load(_settings(url, REAL_SEEDS), progress=lambda stage, done, total: stages.append(stage))
+    return stages, summary
+
+
+def test_a_large_load_ends_with_a_checkpoint_where_the_role_may_run_one(
     schema_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Otherwise the checkpoint a large load sets off writes it out over the minutes the API then serves.
+    monkeypatch.setattr(loader, "CHECKPOINT_AFTER_WAL_BYTES", 0)  # the article's load counts as large
     conninfo = make_url(schema_url).set(drivername="postgresql").render_as_string(hide_password=False)
     loaded_up_to: list[str] = []
     checkpoint = loader._checkpoint
 
-    def checkpoint_after_noting_the_wal_position(engine: Any, progress: Any) -> None:
+    def checkpoint_after_noting_the_wal_position(engine: Any, started_at: str, progress: Any) -> None:
         with engine.connect() as connection:
             loaded_up_to.append(connection.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar())
-        checkpoint(engine, progress)
+        checkpoint(engine, started_at, progress)
 
     monkeypatch.setattr(loader, "_checkpoint", checkpoint_after_noting_the_wal_position)
-    stages: list[str] = []
     with caplog.at_level(logging.WARNING, logger="newsfacts.loader"):
-        load(_settings(schema_url, REAL_SEEDS), progress=lambda stage, done, total: stages.append(stage))
+        stages, _ = _load_noting_stages(schema_url)
     if _may_checkpoint(conninfo):  # CI grants pg_checkpoint to its role
         with psycopg.connect(conninfo) as connection:
             row = connection.execute(
@@ -186,15 +192,24 @@ def test_a_load_ends_with_a_checkpoint_where_the_role_may_run_one(
 def test_a_role_that_may_not_checkpoint_is_told_how_to_let_it(
     schema_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    monkeypatch.setattr(loader, "CHECKPOINT_AFTER_WAL_BYTES", 0)
     monkeypatch.setattr(loader, "_MAY_CHECKPOINT", "SELECT false")  # as for a role without pg_checkpoint
-    stages: list[str] = []
     with caplog.at_level(logging.WARNING, logger="newsfacts.loader"):
-        summary = load(
-            _settings(schema_url, REAL_SEEDS), progress=lambda stage, done, total: stages.append(stage)
-        )
+        stages, summary = _load_noting_stages(schema_url)
     assert "writing to disk" not in stages and summary.counts["quote"] == 10
     user = make_url(schema_url).username
     assert f"let the loading role run CHECKPOINT: GRANT pg_checkpoint TO {user}" in caplog.text
+
+
+def test_a_small_load_neither_checkpoints_nor_warns(
+    schema_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The article's ~2 MB of WAL are nothing for PostgreSQL to catch up on, whatever the role may do.
+    monkeypatch.setattr(loader, "_MAY_CHECKPOINT", "SELECT false")
+    with caplog.at_level(logging.WARNING, logger="newsfacts.loader"):
+        stages, summary = _load_noting_stages(schema_url)
+    assert "writing to disk" not in stages and summary.counts["quote"] == 10
+    assert "CHECKPOINT" not in caplog.text
 
 
 def test_two_replicas_serve_one_database_and_both_follow_a_reload(schema_url: str, tmp_path: Path) -> None:
