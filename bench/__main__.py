@@ -428,7 +428,7 @@ def report(results: Results) -> str:
         )
     lines.append("")
     if results.loader:
-        runs = ", ".join(f"{second}" for second in results.loader["runs_s"])
+        runs = ", ".join(map(str, results.loader["runs_s"]))
         lines.append(
             f"loader {results.loader['facts']:,} facts in {results.loader['seconds']} s (median of {runs} s)"
         )
