@@ -1,7 +1,7 @@
 """The JSON representation of every record, built once at load time, and the rows that store it.
 
 Building the documents here (instead of per request) means a request only filters, pages and copies
-bytes. The shapes are the API's contract; `app.schemas` declares them for OpenAPI, and the tests check
+bytes; each record's CSV line (`app.tabular`) is made from its document here too, for the same reason. The shapes are the API's contract; `app.schemas` declares them for OpenAPI, and the tests check
 that every stored document validates against its schema.
 """
 
@@ -15,6 +15,8 @@ import orjson
 
 from app.folding import fold
 from app.models import TABLE_ORDER, metadata, search_entry_id
+from app.schemas import RECORD_MODELS
+from app.tabular import line_writer
 
 if TYPE_CHECKING:
     from app.dataset import Entity, EvidenceItem, Facts, Link
@@ -272,6 +274,7 @@ def tables(facts: Facts) -> Iterator[Part]:
     each kind's search entries as soon as that kind's documents are built, so it can index their text
     while the next kinds are built."""
     out: dict[str, list[Row]] = {name: [] for name in TABLE_ORDER if name != "search_entry"}
+    line = {kind: line_writer(model) for kind, model in RECORD_MODELS.items()}  # each record's CSV line
     sent = dict.fromkeys(out, 0)  # how many of each table's rows were yielded before it was complete
 
     def ready(name: str) -> Iterator[Part]:
@@ -400,6 +403,7 @@ def tables(facts: Facts) -> Iterator[Part]:
                 sha256=doc["sha256"],
                 text=text,
                 doc=_dump(doc),
+                csv=line["article"](doc),
             )
         )
     yield from complete("article")
@@ -446,6 +450,7 @@ def tables(facts: Facts) -> Iterator[Part]:
                 nationality=doc["nationality"],
                 age=doc["age"],
                 doc=_dump(doc),
+                csv=line["person"](doc),
             )
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
@@ -467,6 +472,7 @@ def tables(facts: Facts) -> Iterator[Part]:
                 country=doc["country"],
                 side=doc["side"],
                 doc=_dump(doc),
+                csv=line["unit"](doc),
             )
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
@@ -486,6 +492,7 @@ def tables(facts: Facts) -> Iterator[Part]:
                 kind=doc["kind"],
                 country=doc["country"],
                 doc=_dump(doc),
+                csv=line["place"](doc),
             )
         )
         aliases = " ".join(a["name"] for a in doc["aliases"])
@@ -517,6 +524,7 @@ def tables(facts: Facts) -> Iterator[Part]:
                 date_start=doc["date"]["start"],
                 date_end=doc["date"]["end"],
                 doc=_dump(doc),
+                csv=line["event"](doc),
             )
         )
         found.append(
@@ -542,6 +550,7 @@ def tables(facts: Facts) -> Iterator[Part]:
                 anonymous=doc["anonymous"],
                 text=doc["text"],
                 doc=_dump(doc),
+                csv=line["quote"](doc),
             )
         )
         who = doc["speaker"]["name"] if doc["speaker"] else doc["speaker_description"]
@@ -568,6 +577,7 @@ def tables(facts: Facts) -> Iterator[Part]:
                 subject_kind=subject["kind"] if subject else None,
                 subject_id=subject["id"] if subject else None,
                 doc=_dump(doc),
+                csv=line["figure"](doc),
             )
         )
         found.append((ident, f"{doc['text']} {doc['unit'] or ''}".strip(), doc["counts"]))

@@ -67,8 +67,8 @@ async def _list(
         return None
     async with database.snapshot() as snapshot:
         request.scope["state"]["dataset_version"] = snapshot.info.version
-        page = await queries.list_records(snapshot, kind, params)
-    return list_response(request, params, page, out, fmt)
+        page = await queries.list_records(snapshot, kind, params, fmt)
+    return list_response(request, page, out, fmt)
 
 
 async def _detail(request: Request, database: Database, kind: str, ident: str) -> Response | None:
@@ -85,8 +85,8 @@ async def _search(request: Request, database: Database) -> Response | None:
         return None
     async with database.snapshot() as snapshot:
         request.scope["state"]["dataset_version"] = snapshot.info.version
-        page = await queries.search(snapshot, params)
-    return list_response(request, params, page, schemas.SearchHit, fmt)
+        page = await queries.search(snapshot, params, fmt)
+    return list_response(request, page, schemas.SearchHit, fmt)
 
 
 class FastPathMiddleware:

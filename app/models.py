@@ -2,8 +2,9 @@
 
 Each record table keeps the columns the API filters and sorts on, plus `doc`: the record's complete JSON
 representation as UTF-8 bytes (a BLOB, so it reaches the response without decoding and re-encoding),
-built once by the loader (`app.documents`). Requests filter on indexed columns and
-return the stored bytes, which is what keeps them fast at a million facts. The link tables (names,
+and `csv`: the same record as one CSV line (`app.tabular`), both built once by the loader
+(`app.documents`). Requests filter on indexed columns and return the stored bytes, which is what keeps
+them fast at a million facts. The link tables (names,
 memberships, participations, evidence…) keep the facts normalised, for filters and for anyone who opens
 the database with SQL.
 
@@ -56,6 +57,7 @@ class Article(SQLModel, table=True):
     sha256: str
     text: str = Field(sa_column=Column(Text, nullable=False))
     doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    csv: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Person(SQLModel, table=True):
@@ -71,6 +73,7 @@ class Person(SQLModel, table=True):
     nationality: str | None = Field(default=None, sa_column=key_column(nullable=True))
     age: int | None = None
     doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    csv: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Unit(SQLModel, table=True):
@@ -83,6 +86,7 @@ class Unit(SQLModel, table=True):
     country: str | None = Field(default=None, sa_column=key_column(nullable=True))
     side: str | None = None
     doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    csv: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Place(SQLModel, table=True):
@@ -94,6 +98,7 @@ class Place(SQLModel, table=True):
     kind: str = Field(sa_column=key_column())
     country: str | None = Field(default=None, sa_column=key_column(nullable=True))
     doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    csv: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Event(SQLModel, table=True):
@@ -111,6 +116,7 @@ class Event(SQLModel, table=True):
     date_start: str | None = Field(default=None, sa_column=key_column(nullable=True))
     date_end: str | None = Field(default=None, sa_column=key_column(nullable=True))
     doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    csv: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Quote(SQLModel, table=True):
@@ -128,6 +134,7 @@ class Quote(SQLModel, table=True):
     anonymous: bool
     text: str = Field(sa_column=Column(Text, nullable=False))
     doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    csv: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Figure(SQLModel, table=True):
@@ -142,6 +149,7 @@ class Figure(SQLModel, table=True):
     subject_kind: str | None = None
     subject_id: str | None = None
     doc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    csv: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Name(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """Every read query of the API, and the one place that turns filters into SQL.
 
-Lists filter on indexed columns and return each record's stored JSON (`doc`); nothing is assembled per
-request. SQL text is built from fixed fragments; every value a client sends travels as a parameter.
+Lists filter on indexed columns and return each record's stored JSON (`doc`), or its stored CSV line
+(`csv`) for a CSV response; nothing is assembled per request. SQL text is built from fixed fragments; every value a client sends travels as a parameter.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from app.errors import InvalidParameter, NotFound
 from app.folding import fold
 from app.pagination import Cursor, ListParams, Page, split_values
 from app.params import SearchParams
+from app.schemas import SearchHit
+from app.tabular import line_writer
 
 
 @dataclass
@@ -298,7 +300,8 @@ def _keyset(order: list[tuple[SortKey, bool]], values: list[Any], where: Where) 
     where.add("(" + " OR ".join(branches) + ")" if branches else "1 = 0", *params)
 
 
-async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Page:
+async def list_records(snapshot: Snapshot, kind: str, params: ListParams, fmt: str) -> Page:
+    """One page of records, each as stored for `fmt`: its CSV line for `csv`, its JSON document otherwise."""
     resource = RESOURCES[kind]
     where = Where(snapshot.dialect)
     resource.filter(params, where)
@@ -320,7 +323,8 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams) -> Pag
             )
         offset = cursor.offset
         _keyset(order, cursor.keys, where)
-    sql = f"SELECT doc, id FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
+    column = "csv" if fmt == "csv" else "doc"
+    sql = f"SELECT {column}, id FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
     values = [*where.params, params.limit + 1]
     if params.cursor is None and offset:
         sql += f" OFFSET {p}"
@@ -403,8 +407,9 @@ async def _entries_and_snippets(
     return [(*found[hit][:3], score, found[hit][3]) for hit, score, _ in ranked]
 
 
-async def search(snapshot: Snapshot, params: SearchParams) -> Page:
-    """One page of ranked hits; paged by offset (a relevance order has no stable keyset)."""
+async def search(snapshot: Snapshot, params: SearchParams, fmt: str) -> Page:
+    """One page of ranked hits, each as a CSV line for `csv` and as JSON otherwise; paged by offset (a
+    relevance order has no stable keyset)."""
     terms = search_terms(params.q)
     if not terms:  # nothing to look for (only punctuation): nothing found
         return Page([], 0, params.limit, params.offset)
@@ -422,8 +427,9 @@ async def search(snapshot: Snapshot, params: SearchParams) -> Page:
         rows = await _entries_and_snippets(snapshot, query, ranked)
     else:
         rows = [row[:-1] for row in ranked]
+    encode = line_writer(SearchHit) if fmt == "csv" else orjson.dumps
     hits = [
-        orjson.dumps(
+        encode(
             {
                 "kind": kind,
                 "id": ident,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app import formats
 from app.errors import PROBLEM_JSON
-from app.pagination import Page, PageParams, link_header, page_links
+from app.pagination import Page, link_header, page_links
 from app.schemas import Problem
 
 
@@ -30,17 +29,14 @@ def base_url(request: Request) -> str:
     return f"{scheme}://{host}{'' if port == default else f':{port}'}{scope['path']}"
 
 
-def list_response(
-    request: Request, params: PageParams, page: Page, model: type[BaseModel], fmt: str | None = None
-) -> Response:
-    fmt = fmt or formats.chosen_format(request, params.format)
+def list_response(request: Request, page: Page, model: type[BaseModel], fmt: str) -> Response:
+    """The page in `fmt`, its items already encoded for it (`app.queries`), with its links in headers."""
     links = page_links(base_url(request), request.scope["query_string"].decode("latin-1"), page)
     headers = {"X-Total-Count": str(page.total)}
     if links:
         headers["Link"] = link_header(links)
     if fmt == "csv":
-        items = [orjson.loads(doc) for doc in page.docs]
-        body = formats.csv_body(items, model)
+        body = formats.csv_body(page.docs, model)
     elif fmt == "ndjson":
         body = formats.ndjson(page.docs)
     else:

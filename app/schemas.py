@@ -240,6 +240,17 @@ class Article(Out):
     evidence: list[EvidenceItem]
 
 
+# The model of each kind's records: its JSON shape, and the columns of its CSV line.
+RECORD_MODELS: dict[str, type[Out]] = {
+    "person": Person,
+    "unit": Unit,
+    "place": Place,
+    "event": Event,
+    "quote": Quote,
+    "figure": Figure,
+    "article": Article,
+}
+
 T = TypeVar("T")
 
 

@@ -4,7 +4,9 @@ with a message that says what to fix, and the previous database survives any fai
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
+import io
 import logging
 import os
 import pty
@@ -21,11 +23,14 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, pool
 
+from app import schemas
 from app.cli import main
 from app.dataset import build_dataset, seeds_version
 from app.loader import LoadError, _checkpoint, _vacuum, load
+from app.schemas import RECORD_MODELS
 from app.seed_files import SeedErrors
 from app.settings import PROJECT_DIR, load_settings
+from app.tabular import csv_header, line_writer
 from tests.conftest import ARTICLE, REAL_SEEDS, copy_seeds
 
 FACTS = REAL_SEEDS / ARTICLE / "facts.yaml"
@@ -125,6 +130,26 @@ def test_every_stored_span_slices_the_text_to_its_snippet(real_db: Path) -> None
     assert len(rows) > 200
     for kind, ident, start, end, snippet in rows:
         assert text[start:end] == snippet, (kind, ident)
+
+
+def test_each_record_stores_the_csv_line_its_document_makes(real_db: Path) -> None:
+    """The stored line (what a CSV page is joined from) is the one made from the stored JSON, so the two
+    formats cannot drift apart; spot-checked against the article's own words."""
+    with _db(real_db) as connection:
+        for kind, model in RECORD_MODELS.items():
+            line = line_writer(model)
+            rows = connection.execute(f"SELECT doc, csv FROM {kind}").fetchall()
+            assert rows, kind
+            for doc, stored in rows:
+                assert stored == line(orjson.loads(doc)), kind
+        (stored,) = connection.execute(
+            "SELECT csv FROM quote WHERE id = 'fischer-majority-against-war'"
+        ).fetchone()
+    row = next(csv.DictReader(io.StringIO(csv_header(schemas.Quote).decode() + stored.decode())))
+    assert row["speaker.id"] == "julie-fischer"
+    assert row["text"].endswith("Putin’s war in Ukraine.")
+    evidence = {item["text"] for item in orjson.loads(row["evidence"])}  # the cell is the JSON list
+    assert {row["text"], "the US special representative in Minsk, Julie Fischer, explains"} <= evidence
 
 
 def test_offsets_count_code_points_not_bytes(real_db: Path) -> None:

@@ -45,8 +45,9 @@ class ArticleFormat(BaseModel):
 async def list_articles(
     request: Request, params: Annotated[ArticleParams, Query()], snapshot: SnapshotDep
 ) -> Response:
-    page = await queries.list_records(snapshot, "article", params)
-    return list_response(request, params, page, schemas.Article)
+    fmt = chosen_format(request, params.format)
+    page = await queries.list_records(snapshot, "article", params, fmt)
+    return list_response(request, page, schemas.Article, fmt)
 
 
 @router.get(

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from app import queries, schemas
 from app.dependencies import NoParams, SingleValues, SnapshotDep
+from app.formats import chosen_format
 from app.identifiers import ID_PATTERN
 from app.pagination import ListParams
 from app.params import EventParams, FigureParams, PeopleParams, PlaceParams, QuoteParams, UnitParams
@@ -24,11 +25,14 @@ class RecordResource:
     kind: str
     path: str
     params: type[ListParams]
-    model: type[BaseModel]
     list_model: type[BaseModel]
     example_id: str
     list_summary: str
     list_description: str
+
+    @property
+    def model(self) -> type[BaseModel]:
+        return schemas.RECORD_MODELS[self.kind]
 
 
 RESOURCES = [
@@ -36,7 +40,6 @@ RESOURCES = [
         "person",
         "people",
         PeopleParams,
-        schemas.Person,
         schemas.PersonList,
         "pavel-kulazhanka",
         "List people",
@@ -47,7 +50,6 @@ RESOURCES = [
         "unit",
         "units",
         UnitParams,
-        schemas.Unit,
         schemas.UnitList,
         "kastus-kalinouski-battalion",
         "List units and organisations",
@@ -58,7 +60,6 @@ RESOURCES = [
         "place",
         "places",
         PlaceParams,
-        schemas.Place,
         schemas.PlaceList,
         "kyiv",
         "List places",
@@ -68,7 +69,6 @@ RESOURCES = [
         "event",
         "events",
         EventParams,
-        schemas.Event,
         schemas.EventList,
         "defence-of-kyiv",
         "List events",
@@ -79,7 +79,6 @@ RESOURCES = [
         "quote",
         "quotes",
         QuoteParams,
-        schemas.Quote,
         schemas.QuoteList,
         "kulazhanka-independent-ukraine",
         "List quotes",
@@ -90,7 +89,6 @@ RESOURCES = [
         "figure",
         "figures",
         FigureParams,
-        schemas.Figure,
         schemas.FigureList,
         "battalion-size",
         "List figures",
@@ -118,8 +116,10 @@ def _router(resource: RecordResource) -> APIRouter:
         params: Annotated[params_model, Query()],  # type: ignore[valid-type]
         snapshot: SnapshotDep,
     ) -> Response:
-        page = await queries.list_records(snapshot, kind, params)
-        return list_response(request, params, page, resource.model)
+        checked: ListParams = params  # an instance of params_model
+        fmt = chosen_format(request, checked.format)
+        page = await queries.list_records(snapshot, kind, checked, fmt)
+        return list_response(request, page, resource.model, fmt)
 
     async def get_record(id: RecordId, snapshot: SnapshotDep) -> Response:
         return json_response(await queries.get_record(snapshot, kind, id))

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from app import queries, schemas
 from app.dependencies import SingleValues, SnapshotDep
+from app.formats import chosen_format
 from app.params import SearchParams
 from app.responses import list_response, list_responses
 
@@ -27,4 +28,5 @@ router = APIRouter(tags=["search"])
 async def search(
     request: Request, params: Annotated[SearchParams, Query()], snapshot: SnapshotDep
 ) -> Response:
-    return list_response(request, params, await queries.search(snapshot, params), schemas.SearchHit)
+    fmt = chosen_format(request, params.format)
+    return list_response(request, await queries.search(snapshot, params, fmt), schemas.SearchHit, fmt)
