@@ -1,8 +1,9 @@
 """The JSON representation of every record, built once at load time, and the rows that store it.
 
 Building the documents here (instead of per request) means a request only filters, pages and copies
-bytes; each record's CSV line (`app.tabular`) is made from its document here too, for the same reason. The shapes are the API's contract; `app.schemas` declares them for OpenAPI, and the tests check
-that every stored document validates against its schema.
+bytes; each record's CSV line (`app.tabular`) is made from its document here too, for the same reason.
+The shapes are the API's contract; `app.schemas` declares them for OpenAPI, and the tests check that
+every stored document validates against its schema.
 """
 
 from __future__ import annotations

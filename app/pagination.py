@@ -140,7 +140,7 @@ class Cursor:
 
 @dataclass(frozen=True)
 class Page:
-    docs: list[bytes]
+    docs: list[bytes]  # the items, each encoded for the response: JSON, or a CSV line for CSV
     total: int
     limit: int
     offset: int

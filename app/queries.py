@@ -1,7 +1,8 @@
 """Every read query of the API, and the one place that turns filters into SQL.
 
 Lists filter on indexed columns and return each record's stored JSON (`doc`), or its stored CSV line
-(`csv`) for a CSV response; nothing is assembled per request. SQL text is built from fixed fragments; every value a client sends travels as a parameter.
+(`csv`) for a CSV response; nothing is assembled per request. SQL text is built from fixed fragments;
+every value a client sends travels as a parameter.
 """
 
 from __future__ import annotations
