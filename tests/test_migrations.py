@@ -101,3 +101,25 @@ def test_upgrading_a_loaded_0001_database_renumbers_its_search_entries(tmp_path:
         assert hit == [(11,)]
         with pytest.raises(sqlite3.IntegrityError, match="ck_search_entry_kind_code"):
             db.execute("INSERT INTO search_entry VALUES (17, 'quote', 'q', 'l', 'b')")
+
+
+def test_upgrading_a_loaded_0002_database_adds_empty_csv_lines_that_a_load_must_fill(tmp_path: Path) -> None:
+    """Rows loaded before 0003 get an empty line (the API refuses such a database until it is loaded
+    again: its recorded revision is still 0002); new rows must bring their own, as the loader's do."""
+    import sqlite3
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}", poolclass=pool.NullPool)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0002")
+        connection.exec_driver_sql(
+            "INSERT INTO place (id, name, sort_name, kind, country, doc) "
+            "VALUES ('minsk', 'Minsk', 'minsk', 'city', 'belarus', X'7B7D')"
+        )
+        command.upgrade(alembic_config(connection), "head")
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        assert db.execute("SELECT id, doc, csv FROM place").fetchall() == [("minsk", b"{}", "")]
+        with pytest.raises(sqlite3.IntegrityError, match=r"NOT NULL constraint failed: place\.csv"):
+            db.execute(
+                "INSERT INTO place (id, name, sort_name, kind, country, doc) "
+                "VALUES ('kyiv', 'Kyiv', 'kyiv', 'city', 'ukraine', X'7B7D')"
+            )
