@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Never
 
+from app.revision import SCHEMA_REVISION
 from app.settings import PROJECT_DIR, ConfigurationError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -82,7 +83,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def needs_load(settings: Settings) -> str | None:
-    """Why the database must be (re)built before serving, or None when it matches the seeds."""
+    """Why the database must be (re)built before serving, or None when it matches the seeds and this
+    version's schema."""
     from app.dataset import seeds_version
 
     if settings.backend == "sqlite" and not settings.sqlite_path.exists():
@@ -92,11 +94,17 @@ def needs_load(settings: Settings) -> str | None:
 
         engine = create_engine(settings.database_url, poolclass=pool.NullPool)
         with engine.connect() as connection:
-            stored = connection.execute(text("SELECT value FROM dataset WHERE key = 'version'")).scalar()
+            query = text("SELECT key, value FROM dataset WHERE key IN ('version', 'revision')")
+            stored: dict[str, str] = {key: value for key, value in connection.execute(query)}  # noqa: C416 (dict() refuses the rows)
         engine.dispose()
     except Exception as exc:
         return f"cannot read the dataset version ({type(exc).__name__})"
-    if stored != seeds_version(settings.seeds_dir):
+    if stored.get("revision") != SCHEMA_REVISION:
+        return (
+            f"it was built with schema revision {stored.get('revision') or 'unknown'}; "
+            f"this version of newsfacts reads {SCHEMA_REVISION}"
+        )
+    if stored.get("version") != seeds_version(settings.seeds_dir):
         return "the seeds have changed since the last load"
     return None
 

@@ -24,9 +24,10 @@ import yaml
 from sqlalchemy import create_engine, pool
 
 from app import schemas
-from app.cli import main
+from app.cli import main, needs_load
 from app.dataset import build_dataset, seeds_version
 from app.loader import LoadError, _checkpoint, _vacuum, load
+from app.revision import SCHEMA_REVISION
 from app.schemas import RECORD_MODELS
 from app.seed_files import SeedErrors
 from app.settings import PROJECT_DIR, load_settings
@@ -450,6 +451,27 @@ def test_cli_load_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out, err = capsys.readouterr()
     assert "people            14" in out and "quotes            10" in out
     assert err == "", "no progress bar when stderr is not a terminal (a log file gets the summary only)"
+
+
+def test_serve_rebuilds_a_database_of_other_seeds_or_of_an_older_schema_and_nothing_else(
+    tmp_seeds: Path, tmp_path: Path
+) -> None:
+    """`python -m app serve` loads first when `needs_load` gives a reason: a database built by an older
+    version (its schema revision, which the API would refuse) or from other seeds."""
+    database = tmp_path / "served.db"
+    settings = load_settings(database_url=f"sqlite:///{database}", seeds_dir=tmp_seeds)
+    assert needs_load(settings) == f"no database at {database}"
+    load(settings)
+    assert needs_load(settings) is None
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE dataset SET value = '0002' WHERE key = 'revision'")
+    assert needs_load(settings) == (
+        f"it was built with schema revision 0002; this version of newsfacts reads {SCHEMA_REVISION}"
+    )
+    load(settings)
+    assert needs_load(settings) is None
+    (tmp_seeds / ARTICLE / "notes.md").write_text("a file added to the article's folder\n", encoding="utf-8")
+    assert needs_load(settings) == "the seeds have changed since the last load"
 
 
 def test_a_relative_database_path_is_relative_to_where_the_load_runs(
