@@ -274,6 +274,7 @@ _LOAD_LOCK = 2_022_040_5
 
 def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> None:
     from alembic import command
+    from alembic.util.exc import CommandError
     from sqlalchemy import create_engine, pool
 
     engine = create_engine(url, poolclass=pool.NullPool)
@@ -281,7 +282,14 @@ def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> No
         with engine.connect() as connection, connection.begin():
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOAD_LOCK})")
             started_at = str(connection.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar())
-            command.upgrade(alembic_config(connection), "head")
+            try:
+                command.upgrade(alembic_config(connection), "head")
+            except CommandError as exc:  # a revision this code does not know: a newer version migrated it
+                raise LoadError(
+                    f"the database's schema is of a newer version of newsfacts than this one ({exc}; this "
+                    f"version knows revisions up to {SCHEMA_REVISION}). Load it with that version, or "
+                    "into another database. Nothing was changed."
+                ) from None
             for name in reversed(TABLE_ORDER):
                 connection.exec_driver_sql(f'DELETE FROM "{name}"')
             driver = connection.connection.driver_connection

@@ -9,6 +9,7 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -243,10 +244,14 @@ def test_an_unwritable_folder_is_a_clear_message(tmp_path: Path) -> None:
         folder.chmod(0o700)
 
 
-@pytest.mark.parametrize("damage", ["missing", "garbage", "empty", "not-ours"])
+@pytest.mark.parametrize("damage", ["missing", "garbage", "empty", "not-ours", "older-schema"])
 def test_a_missing_or_damaged_database_is_reported_not_crashed_on(tmp_path: Path, damage: str) -> None:
     target = tmp_path / "newsfacts.db"
-    if damage == "garbage":
+    if damage == "older-schema":  # built by an earlier version of newsfacts
+        assert _load(REAL_SEEDS, target).returncode == 0
+        with sqlite3.connect(target) as connection:
+            connection.execute("UPDATE dataset SET value = '0002' WHERE key = 'revision'")
+    elif damage == "garbage":
         target.write_bytes(os.urandom(8192))
     elif damage == "empty":
         target.write_bytes(b"")
@@ -267,6 +272,8 @@ def test_a_missing_or_damaged_database_is_reported_not_crashed_on(tmp_path: Path
         assert health.status_code == 503
         assert health.json()["status"] == "unavailable"
         assert "python -m app load" in health.json()["database"]["error"]
+        if damage == "older-schema":
+            assert "schema revision 0002" in health.json()["database"]["error"]
         people = httpx.get(f"{base}/people")
         assert people.status_code == 503
         assert people.json()["code"] == "unavailable"

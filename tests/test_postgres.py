@@ -120,6 +120,20 @@ def test_readers_see_the_old_data_or_the_new_never_half(schema_url: str, tmp_pat
     assert seen <= {old, new}, f"a reader saw a mix: {seen - {old, new}}"
 
 
+def test_a_database_migrated_by_a_newer_version_is_refused_with_a_message_not_a_traceback(
+    schema_url: str,
+) -> None:
+    settings = _settings(schema_url, REAL_SEEDS)
+    load(settings)
+    before = _counts(schema_url)
+    conninfo = make_url(schema_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as connection:  # as if a later version had migrated it
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    with pytest.raises(loader.LoadError, match=r"newer version of newsfacts.*'0099'.*Nothing was changed"):
+        load(settings)
+    assert _counts(schema_url) == before
+
+
 def test_a_reload_clears_away_the_previous_rows_before_it_returns(schema_url: str) -> None:
     settings = _settings(schema_url, REAL_SEEDS)
     load(settings)
