@@ -134,6 +134,30 @@ def test_a_database_migrated_by_a_newer_version_is_refused_with_a_message_not_a_
     assert _counts(schema_url) == before
 
 
+def test_documents_stay_uncompressed_in_their_rows_and_csv_lines_go_out_first(schema_url: str) -> None:
+    """PostgreSQL shrinks a row over ~2 kB by compressing its largest column first, which would be the
+    document a JSON read then decompresses; the CSV line is moved out of the row instead."""
+    load(_settings(schema_url, REAL_SEEDS))
+    schema = make_url(schema_url).query["options"].split("=")[1].split(",")[0]  # type: ignore[union-attr]
+    conninfo = make_url(schema_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as connection:
+        storage = connection.execute(
+            "SELECT c.relname, a.attname, a.attstorage FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND a.attname IN ('doc', 'csv')",
+            [schema],
+        ).fetchall()
+        # Compressed documents, in rows that would fit in ~2 kB without their line: none.
+        compressed = connection.execute(
+            "SELECT count(*) FROM quote WHERE pg_column_compression(doc) IS NOT NULL "
+            "AND length(doc) + length(text) + length(id) + length(article_id) + 100 < 2000"
+        ).fetchone()
+    assert compressed == (0,)
+    tables = {"article", "person", "unit", "place", "event", "quote", "figure"}
+    assert {(table, column, kind) for table, column, kind in storage} == {
+        (table, column, kind) for table in tables for column, kind in (("doc", "m"), ("csv", "e"))
+    }
+
+
 def test_a_reload_clears_away_the_previous_rows_before_it_returns(schema_url: str) -> None:
     settings = _settings(schema_url, REAL_SEEDS)
     load(settings)
