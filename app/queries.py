@@ -345,7 +345,8 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams, fmt: s
         total = offset + len(rows)  # the last page of an offset listing: no need to count
     else:
         total = (await snapshot.all(count_sql, count_params))[0][0]
-    return Page([bytes(row[0]) for row in rows], total, params.limit, offset, next_cursor)
+    # Both drivers give BLOB and bytea values as `bytes`: joined as they come.
+    return Page([row[0] for row in rows], total, params.limit, offset, next_cursor)
 
 
 async def get_record(snapshot: Snapshot, kind: str, ident: str) -> bytes:

@@ -31,6 +31,7 @@ from app.revision import SCHEMA_REVISION
 from app.schemas import RECORD_MODELS
 from app.seed_files import SeedErrors
 from app.settings import PROJECT_DIR, load_settings
+from app.sqlite_writer import PAGE_SIZE
 from app.tabular import csv_header, line_writer
 from tests.conftest import ARTICLE, REAL_SEEDS, copy_seeds
 
@@ -151,6 +152,16 @@ def test_each_record_stores_the_csv_line_its_document_makes(real_db: Path) -> No
     assert row["text"].endswith("Putin’s war in Ukraine.")
     evidence = {item["text"] for item in orjson.loads(row["evidence"])}  # the cell is the JSON list
     assert {row["text"], "the US special representative in Minsk, Julie Fischer, explains"} <= evidence
+
+
+def test_the_file_is_written_in_32_kib_pages_and_is_sound(real_db: Path) -> None:
+    """Large pages are a reading choice (a 500-row page reads ~35 pages, not ~250: BENCH.md); the file
+    must still be one SQLite checks clean, its indexes included: Julie Fischer's quote by its speaker."""
+    with _db(real_db) as connection:
+        assert connection.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,) == (32_768,)
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        quotes = connection.execute("SELECT id FROM quote WHERE speaker_id = 'julie-fischer'").fetchall()
+    assert quotes == [("fischer-majority-against-war",)]
 
 
 def test_offsets_count_code_points_not_bytes(real_db: Path) -> None:
