@@ -93,11 +93,6 @@ class ListParams(PageParams):
             spec.append(("id", False))
         return spec
 
-    def filters(self) -> dict[str, Any]:
-        return {
-            key: value for key, value in self.model_dump(by_alias=True).items() if key not in PAGING_FIELDS
-        }
-
     def filter_fingerprint(self) -> str:
         canonical = orjson.dumps(self.filters(), option=orjson.OPT_SORT_KEYS, default=str)
         return hashlib.blake2b(canonical, digest_size=6).hexdigest()
