@@ -18,8 +18,9 @@ from app.models import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
 
 Backend = Literal["sqlite", "postgresql"]
 
-# Objects the migrations create outside the SQLModel metadata; Alembic's autogenerate ignores them.
-SEARCH_OBJECTS = frozenset(
+# Objects the migrations create outside the SQLModel metadata, for one backend only; Alembic's
+# autogenerate ignores them.
+BACKEND_OBJECTS = frozenset(
     {
         "search_fts",
         "search_fts_data",
@@ -34,13 +35,15 @@ SEARCH_OBJECTS = frozenset(
         "ix_search_entry_document",
         "ix_name_folded_trgm",
         "document",
+        "ix_quote_speaker_page",  # SQLite's covering indexes of quote lists (migration 0004)
+        "ix_quote_position_csv",
     }
 )
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Alembic hook: leave the backend-specific search structures out of model comparisons."""
-    return name not in SEARCH_OBJECTS
+    return name not in BACKEND_OBJECTS
 
 
 SQLITE_SEARCH_DDL = [

@@ -8,10 +8,13 @@ import shutil
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
+from app import queries
 from app.database import DatabaseUnavailable, QueryTimeout, SqliteDatabase
 from app.main import create_app
+from app.params import QuoteParams
 from app.settings import Settings
 from tests.conftest import synthetic_settings_in
 
@@ -38,6 +41,39 @@ async def test_a_write_through_the_apps_own_connection_fails(backend_settings: S
             assert await snapshot.all("SELECT count(*) FROM person") == before
             if backend_settings.backend == "sqlite":
                 assert await snapshot.all("PRAGMA query_only") == [(1,)]
+
+
+async def test_a_speakers_quotes_and_csv_pages_are_read_from_an_index_alone(
+    sqlite_settings: Settings,
+) -> None:
+    """On SQLite the two quote lists that matter most read no table row (migration 0004): one speaker's
+    quotes come from an index holding their documents, CSV pages in list order from one holding the lines."""
+    database = SqliteDatabase(sqlite_settings.sqlite_path, timeout=5)
+    statements: list[str] = []
+    async with database.snapshot() as snapshot:
+        snapshot.connection.set_trace_callback(statements.append)  # each statement, its values filled in
+        by_speaker = await queries.list_records(
+            snapshot, "quote", QuoteParams(speaker="pavel-kulazhanka"), "json"
+        )
+        page_query = statements[-1]
+        csv_page = await queries.list_records(snapshot, "quote", QuoteParams(limit=3, format="csv"), "csv")
+        csv_query = statements[-2]  # then the last row's keys, for the cursor
+        snapshot.connection.set_trace_callback(None)
+        plans = [
+            " ".join(row[-1] for row in await snapshot.all(f"EXPLAIN QUERY PLAN {sql}"))
+            for sql in (page_query, csv_query)
+        ]
+        lines = await snapshot.all("SELECT csv FROM quote NOT INDEXED ORDER BY article_id, start, id LIMIT 3")
+    await database.close()
+    assert plans == [
+        "SEARCH quote USING COVERING INDEX ix_quote_speaker_page (speaker_id=?)",
+        "SCAN quote USING COVERING INDEX ix_quote_position_csv",
+    ]
+    assert [orjson.loads(doc)["text"] for doc in by_speaker.docs] == [
+        "Without an independent Ukraine, there will be no independent Belarus",
+        "Ukraine is my first stop. The second stop will be Belarus.",
+    ]
+    assert csv_page.docs == [line for (line,) in lines]
 
 
 @pytest.fixture(scope="module")
