@@ -36,7 +36,7 @@ from typing import Any
 from app.settings import PROJECT_DIR
 
 Message = tuple[Any, ...]
-PAGE_SIZE = 32_768
+PAGE_SIZE = 16_384
 
 
 class WriterStopped(Exception):
@@ -146,9 +146,10 @@ def _open(path: str) -> tuple[sqlite3.Connection, dict[str, list[str]]]:
     from app.loader import alembic_config
 
     connection = sqlite3.connect(path, isolation_level=None)
-    # 32 KiB pages, not 4: a page of 500 quotes (CSV or JSON) reads ~35 pages instead of ~250, each a
-    # `pread` (a 500-row CSV page 0.71 -> 0.40 ms in SQLite, 1.4 x the requests a second under load), and
-    # the other reads measured no slower (BENCH.md, tenth round). Set before anything is written.
+    # 16 KiB pages, not 4: the quote lists' covering indexes (migration 0004) hold ~1 kB entries, which in
+    # 4 KiB pages would each spill to an overflow page; a 500-line CSV page reads ~30 pages, not ~115.
+    # Larger pages cost every lookup by id more (each read copies a whole page): 32 KiB ones gave CSV
+    # pages ~3 % more and details ~3 % less (BENCH.md, eleventh round). Set before anything is written.
     connection.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     # The file is private until renamed into place, so durability per statement buys nothing.
     connection.execute("PRAGMA journal_mode = OFF")

@@ -154,11 +154,11 @@ def test_each_record_stores_the_csv_line_its_document_makes(real_db: Path) -> No
     assert {row["text"], "the US special representative in Minsk, Julie Fischer, explains"} <= evidence
 
 
-def test_the_file_is_written_in_32_kib_pages_and_is_sound(real_db: Path) -> None:
-    """Large pages are a reading choice (a 500-row page reads ~35 pages, not ~250: BENCH.md); the file
+def test_the_file_is_written_in_16_kib_pages_and_is_sound(real_db: Path) -> None:
+    """Large pages are a reading choice (index entries of ~1 kB fit in them: BENCH.md); the file
     must still be one SQLite checks clean, its indexes included: Julie Fischer's quote by its speaker."""
     with _db(real_db) as connection:
-        assert connection.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,) == (32_768,)
+        assert connection.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,) == (16_384,)
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         quotes = connection.execute("SELECT id FROM quote WHERE speaker_id = 'julie-fischer'").fetchall()
     assert quotes == [("fischer-majority-against-war",)]

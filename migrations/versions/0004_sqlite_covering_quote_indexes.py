@@ -2,10 +2,10 @@
 
 One speaker's quotes (JSON) and CSV pages of all quotes in list order are read from an index that holds,
 in list order, what the page returns — the document, or the CSV line — instead of seeking each row in
-the table. With 32 KiB pages a speaker's page reads ~2 pages instead of one per quote (its query 102 ->
-39 µs), and 500 CSV lines ~14 instead of 500 seeks (0.42 -> 0.28 ms). The price is a second copy of the
-quotes' documents and lines (~300 MB in a file of a million facts) and ~1 s of index building at load
-time (BENCH.md, eleventh round). The narrower indexes of the models stay, for counts and other orders.
+the table: a few page reads instead of one per row. Measured alone on the benchmark's file of a million
+facts, a speaker's page query 102 -> 42 µs, 500 CSV lines 0.42 -> 0.31 ms. The price is a second copy
+of the quotes' documents and lines (~300 MB in that file) and ~1 s of index building at load time
+(BENCH.md, eleventh round). The narrower indexes of the models stay, for counts and other orders.
 
 PostgreSQL keeps its plain indexes: a B-tree entry there must fit in a third of a page (~2.7 kB), which
 a long quote's document need not.
