@@ -42,7 +42,7 @@ BACKEND_OBJECTS = frozenset(
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Alembic hook: leave the backend-specific search structures out of model comparisons."""
+    """Alembic hook: leave the backend-specific structures (search, covering indexes) out of model comparisons."""
     return name not in BACKEND_OBJECTS
 
 
