@@ -113,6 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.logs import uvicorn_log_config
+    from app.transport import PROTOCOL
 
     settings = _settings(args)
     if not args.no_load:
@@ -130,7 +131,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http=PROTOCOL,  # httptools, its responses written together at the end of each turn of the loop
         access_log=False,
         server_header=False,
         proxy_headers=True,

@@ -4,7 +4,8 @@
 2. Start the real server (`python -m app serve`, production settings, one worker) on one core and drive
    it with wrk (one thread, 16 connections) from the other, scenario by scenario.
 3. In the same run, serve each scenario's precomputed response bytes from a bare Starlette app (the
-   ceiling) and the equivalent query from Datasette on the same SQLite file.
+   ceiling, served as the API is: uvloop and the API's HTTP protocol, `app.transport`; once more with
+   stock uvicorn's, for reference) and the equivalent query from Datasette on the same SQLite file.
 4. Print a table and one line per figure (`ratio <name> <value>`, `p99_ms <name> <value>`, …); a full run
    also writes bench/results/latest.json (not committed: BENCH.md keeps the runs we report, with their
    machine).
@@ -35,6 +36,7 @@ import httpx
 from app.pagination import Cursor
 from app.params import QuoteParams
 from app.settings import PROJECT_DIR
+from app.transport import PROTOCOL
 from bench.corpus import COMMON_WORDS, VOCABULARY, generate
 
 BENCH_DIR = Path(__file__).parent
@@ -144,7 +146,8 @@ def _api(database: Path | str, port: int, cache: bool, log: Path) -> Any:
     return _process([sys.executable, "-m", "app", "serve", "--no-load"], env, port, "/health", log)
 
 
-def _uvicorn(app: str, port: int, env: dict[str, str], log: Path) -> Any:
+def _uvicorn(app: str, port: int, env: dict[str, str], log: Path, http: str = PROTOCOL) -> Any:
+    """`app` served as the API is: uvloop and, unless `http` says otherwise, the API's HTTP protocol."""
     command = [
         sys.executable,
         "-m",
@@ -158,7 +161,7 @@ def _uvicorn(app: str, port: int, env: dict[str, str], log: Path) -> Any:
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        http,
         "--no-access-log",
         "--log-level",
         "warning",
@@ -347,12 +350,16 @@ def _datasette(results: Results, database: Path, paths: list[str], seconds: int)
         results.runs.append(_wrk(f"http://127.0.0.1:{port}", paths, "datasette", "datasette", seconds))
 
 
-def _ceiling(results: Results, routes: Path, runs: dict[str, str], seconds: int) -> None:
-    """Measure the ceiling's routes (`{route: name of the run}`)."""
+def _ceiling(
+    results: Results, routes: Path, runs: dict[str, str], seconds: int, http: str = PROTOCOL
+) -> None:
+    """Measure the ceiling's routes (`{route: name of the run}`), served with the HTTP protocol `http`."""
     port = _free_port()
-    with _uvicorn("bench.ceiling:create_app", port, {"CEILING_ROUTES": str(routes)}, WORK / "ceiling.log"):
+    target = "ceiling" if http == PROTOCOL else f"ceiling ({http})"
+    env = {"CEILING_ROUTES": str(routes)}
+    with _uvicorn("bench.ceiling:create_app", port, env, WORK / "ceiling.log", http):
         for route, name in runs.items():
-            results.runs.append(_wrk(f"http://127.0.0.1:{port}", [f"/{route}"], name, "ceiling", seconds))
+            results.runs.append(_wrk(f"http://127.0.0.1:{port}", [f"/{route}"], name, target, seconds))
 
 
 def run(quick: bool, postgres: str | None = None) -> Results:
@@ -376,6 +383,8 @@ def run(quick: bool, postgres: str | None = None) -> Results:
         httpx.get(base + big["hot"][0])
         results.runs.append(_wrk(base, big["hot"], "hot", "api", seconds))
     _ceiling(results, routes, {name: f"ceiling_{name}" for name in ("hot", "cold", "detail")}, seconds)
+    # For reference, the ceiling as stock uvicorn serves it (every response written the moment it is sent).
+    _ceiling(results, routes, {"detail": "ceiling_stock"}, seconds, http="httptools")
 
     if quick:
         _measure_api(results, large, databases[large], big, seconds, ["cold", "detail", "search"])
@@ -409,6 +418,10 @@ def _figures(results: Results, large: str, quick: bool) -> None:
     f["ratio_ceiling_drift"] = round(
         r("ceiling_again").requests_per_s / r("ceiling_detail").requests_per_s, 3
     )
+    # What writing each turn's responses together (`app.transport`) gives the ceiling itself.
+    f["ratio_ceiling_vs_stock_uvicorn"] = round(
+        r("ceiling_detail").requests_per_s / r("ceiling_stock").requests_per_s, 3
+    )
     if any(run.name == "datasette" for run in results.runs):
         f["ratio_vs_datasette"] = round(r(f"cold_{large}").requests_per_s / r("datasette").requests_per_s, 2)
     if not quick:
@@ -417,10 +430,10 @@ def _figures(results: Results, large: str, quick: bool) -> None:
 
 
 def report(results: Results) -> str:
-    lines = [f"{'run':<16} {'served by':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"]
+    lines = [f"{'run':<16} {'served by':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"]
     for run_ in results.runs:
         lines.append(
-            f"{run_.name:<16} {run_.target:<16} {run_.requests_per_s:>9.0f} {run_.p50_ms:>8.2f} {run_.p99_ms:>8.2f} {run_.errors:>7}"
+            f"{run_.name:<16} {run_.target:<20} {run_.requests_per_s:>9.0f} {run_.p50_ms:>8.2f} {run_.p99_ms:>8.2f} {run_.errors:>7}"
         )
     lines.append("")
     if results.loader:
