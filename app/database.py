@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from app.dialects import Dialect
 from app.settings import Settings
+from app.transport import send_overdue
 
 
 class DatabaseUnavailable(Exception):
@@ -151,7 +152,9 @@ class SqliteDatabase:
         return time.monotonic() > self._deadline
 
     def _progress(self) -> int:
-        # Called by SQLite every few thousand virtual-machine steps; non-zero interrupts the query.
+        # Called by SQLite every few thousand virtual-machine steps; non-zero interrupts the query. A long
+        # query holds the event loop: the responses finished before it should not wait for it.
+        send_overdue()
         return 1 if time.monotonic() > self._deadline else 0
 
     def _connect(self) -> tuple[sqlite3.Connection, DatasetInfo]:

@@ -1,18 +1,19 @@
 """How responses leave the process: the ones finished in one turn of the event loop go out together.
 
-uvicorn's HTTP protocol writes a response as it is sent, head and body separately, and each write to a
-socket whose reader sleeps wakes that reader up — on a virtual machine, a wakeup of a process on
-another core is an interrupt between processors, costing about as much as answering a record by id (this
-machine: 10,000 against 15,000 records a second, same server, same client). A client or proxy reading
-many connections (wrk, nginx, a load balancer) is woken once per write.
+uvicorn's HTTP protocol writes a response the moment it is sent, head and body separately, and each
+write to a socket whose reader sleeps wakes that reader up. On a virtual machine a wakeup of a process on
+another core is an interrupt between processors, and it costs about as much as answering a record by
+id: on this machine, the same server and client, 10,000 against 15,000 records a second. A client or
+proxy reading many connections (wrk, nginx, a load balancer) is woken once per write.
 
 `BatchedHttpToolsProtocol` is uvicorn's protocol with one change: its connections hand what they write
-to the turn's batch, which writes each connection's bytes in one `writev` (head and body together) at the
-end of the turn. A response finished early in a busy turn waits for the turn's later ones, never more than
-`MAX_WAIT` once another response is ready (a connection that joins a batch older than that sends it off
-first). Under light load a turn handles one request and nothing waits; pipelined responses keep their
-order; closing a connection sends what it holds first. `python -m app serve` and the benchmark's ceiling
-are served with it.
+to the turn's batch, which writes each connection's bytes in one `writev` (head and body together) at
+the end of the turn. A response finished early in a busy turn waits for the turn's later ones, for no
+more than `MAX_WAIT` as far as anything can tell: a connection that joins a batch older than that sends
+it off first, and so does a long SQLite query, from its progress handler (`send_overdue`). A large body
+goes at once (waiting saves nothing when the reader is woken many times over anyway). Under light load a
+turn handles one request and nothing waits; pipelined responses keep their order; closing a connection
+sends what it holds first. `python -m app serve` serves with it, and so does the benchmark's ceiling.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -32,6 +33,8 @@ PROTOCOL = "app.transport:BatchedHttpToolsProtocol"  # uvicorn's `http` setting
 
 class TurnBatch:
     """The connections of one event loop with bytes waiting for the end of the current turn."""
+
+    latest: ClassVar[TurnBatch | None] = None  # the batch that last had bytes waiting (`send_overdue`)
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, clock: Callable[[], float] = time.perf_counter
@@ -48,6 +51,7 @@ class TurnBatch:
             self.flush()
         if not self.waiting:
             self.since = now
+            TurnBatch.latest = self
             if not self.scheduled:
                 self.scheduled = True
                 self.loop.call_soon(self._end_of_turn)
@@ -61,6 +65,15 @@ class TurnBatch:
         waiting, self.waiting = self.waiting, []
         for transport in waiting:
             transport.flush()
+
+
+def send_overdue() -> None:
+    """Send what waits if it has waited over MAX_WAIT. A turn that runs long work without a pause — an
+    SQLite query runs on the event loop and calls this from its progress handler — would otherwise hold
+    the responses finished before it for as long as it runs."""
+    batch = TurnBatch.latest
+    if batch is not None and batch.waiting and batch.clock() - batch.since > MAX_WAIT:
+        batch.flush()
 
 
 _BATCHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnBatch] = weakref.WeakKeyDictionary()

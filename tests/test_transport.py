@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from app import transport as transport_module
+from app.database import create_database
 from app.settings import Settings
 from app.transport import BatchedTransport, TurnBatch
 from tests.live_server import live_server
@@ -87,6 +88,28 @@ async def test_a_response_waits_for_others_no_longer_than_max_wait() -> None:
     assert log == [("c0", b"early"), ("c1", b"late")], "the batch was too old: it went when the next came"
     await asyncio.sleep(0)
     assert log[2:] == [("c2", b"later")]
+
+
+@pytest.mark.anyio
+async def test_a_long_sqlite_query_sends_what_waits_from_its_progress_handler(
+    sqlite_settings: Settings,
+) -> None:
+    now = [100.0]
+    log, (waiting,) = _connections(1, clock=lambda: now[0])
+    waiting.write(b"finished before the query")
+    now[0] += transport_module.MAX_WAIT * 2
+    database = create_database(sqlite_settings)
+    await database.open()
+    try:
+        async with database.snapshot() as snapshot:
+            rows = await snapshot.all(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000) "
+                "SELECT count(*) FROM n"
+            )
+    finally:
+        await database.close()
+    assert rows == [(100000,)]
+    assert log == [("c0", b"finished before the query")], "sent while the query ran, not after its turn"
 
 
 @pytest.mark.anyio
