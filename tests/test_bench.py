@@ -36,10 +36,19 @@ def test_quick_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
         "detail_vs_ceiling",
         "vs_datasette",
         "ceiling_drift",
+        "ceiling_vs_stock_uvicorn",
     }
     assert all(float(value) > 0 for value in figures.values())
     latencies = dict(re.findall(r"^p99_ms (\S+) ([\d.]+)$", result.stdout, re.M))
-    assert {"hot", "ceiling_hot", "cold_10k", "detail_10k", "search_10k", "datasette"} <= set(latencies)
+    assert {
+        "hot",
+        "ceiling_hot",
+        "ceiling_stock",
+        "cold_10k",
+        "detail_10k",
+        "search_10k",
+        "datasette",
+    } <= set(latencies)
     assert re.search(r"^facts_per_s loader \d+$", result.stdout, re.M)
     # The load is timed three times and the median reported, each time shown.
     assert re.search(
