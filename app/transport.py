@@ -36,11 +36,8 @@ class TurnBatch:
 
     latest: ClassVar[TurnBatch | None] = None  # the batch that last had bytes waiting (`send_overdue`)
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, clock: Callable[[], float] = time.perf_counter
-    ) -> None:
-        self.loop = loop
-        self.clock = clock
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock  # not the loop: `_BATCHES` keys batches by loop, weakly
         self.waiting: list[BatchedTransport] = []
         self.since = 0.0
         self.scheduled = False
@@ -54,7 +51,7 @@ class TurnBatch:
             TurnBatch.latest = self
             if not self.scheduled:
                 self.scheduled = True
-                self.loop.call_soon(self._end_of_turn)
+                asyncio.get_running_loop().call_soon(self._end_of_turn)
         self.waiting.append(transport)
 
     def _end_of_turn(self) -> None:
@@ -82,7 +79,7 @@ _BATCHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnBatch] = weak
 def turn_batch(loop: asyncio.AbstractEventLoop) -> TurnBatch:
     batch = _BATCHES.get(loop)
     if batch is None:
-        batch = _BATCHES[loop] = TurnBatch(loop)
+        batch = _BATCHES[loop] = TurnBatch()
     return batch
 
 

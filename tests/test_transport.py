@@ -46,7 +46,7 @@ def _connections(
     count: int, clock: Callable[[], float] = time.perf_counter
 ) -> tuple[list[tuple[str, Any]], list[BatchedTransport]]:
     log: list[tuple[str, Any]] = []
-    batch = TurnBatch(asyncio.get_running_loop(), clock)
+    batch = TurnBatch(clock)
     return log, [BatchedTransport(Recording(f"c{n}", log), batch) for n in range(count)]  # type: ignore[arg-type]
 
 
