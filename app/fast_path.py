@@ -13,6 +13,7 @@ renders its own problem responses, with the same functions the routes' handlers 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -24,7 +25,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import errors, formats, queries, schemas
-from app.database import Database
+from app.database import Database, DatasetChanged
 from app.identifiers import ID_PATTERN
 from app.pagination import ListParams, PageParams
 from app.params import SearchParams
@@ -34,6 +35,7 @@ from app.routers.records import RESOURCES
 Handler = Callable[[Request, Database], Awaitable[Response | None]]
 P = TypeVar("P", bound=PageParams)
 _ID = re.compile(ID_PATTERN)
+ATTEMPTS = 3
 RECORDS: dict[str, tuple[str, type[ListParams], type[BaseModel]]] = {  # the routes' own definitions
     f"/{resource.path}": (resource.kind, resource.params, resource.model) for resource in RESOURCES
 }
@@ -65,28 +67,38 @@ async def _list(
     params = _params(request, model)
     if params is None or (fmt := _format(request, params)) is None:
         return None
-    async with database.snapshot() as snapshot:
-        request.scope["state"]["dataset_version"] = snapshot.info.version
+    async with database.statements() as snapshot:
         page = await queries.list_records(snapshot, kind, params, fmt)
+        request.scope["state"]["dataset_version"] = (await snapshot.dataset()).version
     return list_response(request, page, out, fmt)
 
 
 async def _detail(request: Request, database: Database, kind: str, ident: str) -> Response | None:
     if request.scope["query_string"] or len(ident) > 80 or not _ID.match(ident):
         return None
-    async with database.snapshot() as snapshot:
-        request.scope["state"]["dataset_version"] = snapshot.info.version
-        return json_response(await queries.get_record(snapshot, kind, ident))
+    async with database.statements() as snapshot:
+        doc = await queries.get_record(snapshot, kind, ident)
+        request.scope["state"]["dataset_version"] = (await snapshot.dataset()).version
+    return json_response(doc)
 
 
 async def _search(request: Request, database: Database) -> Response | None:
     params = _params(request, SearchParams)
     if params is None or (fmt := _format(request, params)) is None:
         return None
-    async with database.snapshot() as snapshot:
-        request.scope["state"]["dataset_version"] = snapshot.info.version
+    async with database.statements() as snapshot:
         page = await queries.search(snapshot, params, fmt)
+        request.scope["state"]["dataset_version"] = (await snapshot.dataset()).version
     return list_response(request, page, schemas.SearchHit, fmt)
+
+
+async def _answer(handler: Handler, request: Request, database: Database) -> Response | None:
+    """The handler's response; asked again if a new dataset was loaded while it read (PostgreSQL): the
+    second time, it reads the new one throughout. A third change in a row is reported (503)."""
+    for _ in range(ATTEMPTS - 1):
+        with contextlib.suppress(DatasetChanged):
+            return await handler(request, database)
+    return await handler(request, database)
 
 
 class FastPathMiddleware:
@@ -117,7 +129,7 @@ class FastPathMiddleware:
         scope.setdefault("state", {})
         request = Request(scope, receive)
         try:
-            response = await handler(request, scope["app"].state.database)
+            response = await _answer(handler, request, scope["app"].state.database)
         except Exception as exc:  # the same problem responses as the routes give, the 500 included
             response = errors.render(request, exc) or errors.unexpected(request, exc)
         if response is None:

@@ -19,12 +19,12 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from app import loader
+from app import database, loader
 from app.loader import load
 from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings, load_settings
 from bench.corpus import generate
-from tests.conftest import REAL_SEEDS, copy_seeds, postgres_or_skip
+from tests.conftest import REAL_SEEDS, api_client, copy_seeds, postgres_or_skip
 from tests.live_server import live_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -268,3 +268,111 @@ def test_two_replicas_serve_one_database_and_both_follow_a_reload(schema_url: st
         assert after != versions
         for base in (first, second):
             assert httpx.get(f"{base}/people/test-spokesman").status_code == 200
+
+
+# -- the fast path's statements: one round trip each, each saying which dataset it read ---------------
+
+
+def _commit_version(url: str, version: str) -> None:
+    """What a load's commit does to a reader in the middle of a request: a new dataset version."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute("UPDATE dataset SET value = %s WHERE key = 'version'", [version])
+
+
+@pytest.fixture
+def loaded_schema(schema_url: str) -> Settings:
+    settings = _settings(schema_url, REAL_SEEDS)
+    load(settings)
+    return settings
+
+
+def _loads_after_statements(monkeypatch: pytest.MonkeyPatch, url: str, after: set[int]) -> list[str]:
+    """Commit a new version after each statement numbered in `after` (from 1); the statements begun."""
+    run: list[str] = []
+    all_rows = database._StampedSnapshot.all
+
+    async def all_then_load(self: Any, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        run.append(sql)
+        rows = await all_rows(self, sql, params)
+        if len(run) in after:
+            _commit_version(url, f"{len(run):016x}feedface")
+        return rows
+
+    monkeypatch.setattr(database._StampedSnapshot, "all", all_then_load)
+    return run
+
+
+@pytest.mark.anyio
+async def test_a_request_whose_statements_straddle_a_load_is_answered_again_from_the_new_dataset(
+    loaded_schema: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _loads_after_statements(monkeypatch, loaded_schema.database_url, after={1})
+    async for client in api_client(loaded_schema):
+        response = await client.get("/quotes", params={"limit": 1})
+    assert response.status_code == 200
+    assert len(run) == 4  # the page and its last row's sort key, read twice
+    # Labelled with the dataset it was (re)read from, and whole: Kulazhanka's quote comes first.
+    assert response.headers["etag"].startswith('"0000000000000001-')
+    body = response.json()
+    assert [(q["id"], q["speaker"]["name"]) for q in body["items"]] == [
+        ("kulazhanka-independent-ukraine", "Pavel Kulazhanka")
+    ]
+    assert body["total"] == 10 and body["next"]
+
+
+@pytest.mark.anyio
+async def test_an_empty_page_is_labelled_with_the_dataset_it_was_read_from(loaded_schema: Settings) -> None:
+    version = _counts(loaded_schema.database_url)[1]
+    async for client in api_client(loaded_schema):
+        response = await client.get("/quotes", params={"speaker": "nobody-at-all"})
+    assert response.status_code == 200 and response.json()["items"] == []
+    assert response.headers["etag"].startswith(f'"{version[:16]}-')
+
+
+@pytest.mark.anyio
+async def test_a_page_found_empty_just_before_a_load_is_read_again_with_its_version(
+    loaded_schema: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty result says nothing of its dataset: it is read again in a transaction with the version,
+    so that the page of a dataset loaded meanwhile is not sent as the empty page of the one before."""
+    conninfo = (
+        make_url(loaded_schema.database_url)
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+    his = ("kulazhanka-independent-ukraine", "kulazhanka-first-stop")
+
+    def give_his_quotes_to(speaker: str, version: str | None = None) -> None:
+        with psycopg.connect(conninfo, autocommit=True) as connection, connection.transaction():
+            connection.execute("UPDATE quote SET speaker_id = %s WHERE id = ANY(%s)", [speaker, list(his)])
+            if version:
+                connection.execute("UPDATE dataset SET value = %s WHERE key = 'version'", [version])
+
+    give_his_quotes_to("ilya-ponomarev")  # a dataset in which Kulazhanka said nothing
+    fetch = database._fetch
+
+    async def fetch_then_load(connection: Any, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        rows = await fetch(connection, sql, params)
+        if "stamped" in sql and not rows:  # a load commits the dataset in which he did
+            give_his_quotes_to("pavel-kulazhanka", version="feedfacefeedface")
+        return rows
+
+    monkeypatch.setattr(database, "_fetch", fetch_then_load)
+    async for client in api_client(loaded_schema):
+        response = await client.get("/quotes", params={"speaker": "pavel-kulazhanka"})
+    assert response.status_code == 200
+    assert [q["id"] for q in response.json()["items"]] == list(his)
+    assert response.headers["etag"].startswith('"feedfacefeedface-')
+
+
+@pytest.mark.anyio
+async def test_a_dataset_that_keeps_changing_under_a_request_is_a_503_to_retry(
+    loaded_schema: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _loads_after_statements(monkeypatch, loaded_schema.database_url, after=set(range(1, 100)))
+    async for client in api_client(loaded_schema):
+        response = await client.get("/quotes", params={"limit": 1})
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert "a new dataset was loaded while this request read the previous one" in response.json()["detail"]
