@@ -8,7 +8,9 @@ validation, a repeated or empty parameter, an unknown path, a format the client 
 therefore always come from one place, and the routes stay the documented reference. It sits outside
 FastAPI's own layers (error, telemetry and body-size middleware), next to the response cache, so it
 renders its own problem responses, with the same functions the routes' handlers use.
-`tests/test_fast_path.py` checks that both paths give byte-identical answers.
+`tests/test_fast_path.py` checks that both paths give byte-identical answers. On PostgreSQL it reads with
+one statement per query, each carrying the dataset version (`Database.statements`), where the routes
+open a transaction: a request whose statements saw two datasets is answered again.
 """
 
 from __future__ import annotations
