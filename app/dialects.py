@@ -124,6 +124,13 @@ class Dialect:
     def placeholder(self) -> str:
         return "?" if self.backend == "sqlite" else "%s"
 
+    @property
+    def keys_with_rows(self) -> bool:
+        """Whether a page's statement also reads each row's sort key (for the next page's cursor). On
+        PostgreSQL a statement is a round trip, which costs more than the columns; SQLite copies every
+        column it reads out of its pages, so it reads the key of the page's last row alone, afterwards."""
+        return self.backend == "postgresql"
+
     def fts_query(self, terms: list[str], body_only: bool = False) -> str:
         """Every term must match, each as a prefix (`ukrain` finds Ukraine and Ukrainians)."""
         if self.backend == "sqlite":

@@ -325,7 +325,10 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams, fmt: s
         offset = cursor.offset
         _keyset(order, cursor.keys, where)
     column = "csv" if fmt == "csv" else "doc"
-    sql = f"SELECT {column}, id FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
+    key_columns = ", ".join(key.column for key, _ in order)
+    keys_with_rows = snapshot.dialect.keys_with_rows
+    selected = f"{column}, id, {key_columns}" if keys_with_rows else f"{column}, id"
+    sql = f"SELECT {selected} FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
     values = [*where.params, params.limit + 1]
     if params.cursor is None and offset:
         sql += f" OFFSET {p}"
@@ -335,10 +338,12 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams, fmt: s
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
-        # Only the last row's sort key is needed (for the cursor), so it is read for that row alone.
-        key_columns = ", ".join(key.column for key, _ in order)
-        last = await snapshot.all(f"SELECT {key_columns} FROM {resource.table} WHERE id = {p}", [rows[-1][1]])
-        next_cursor = Cursor(offset + params.limit, list(last[0])).encode(params)
+        if keys_with_rows:
+            last_keys = list(rows[-1][2:])
+        else:  # only the last row's sort key is needed (for the cursor): it is read for that row alone
+            sql = f"SELECT {key_columns} FROM {resource.table} WHERE id = {p}"
+            last_keys = list((await snapshot.all(sql, [rows[-1][1]]))[0])
+        next_cursor = Cursor(offset + params.limit, last_keys).encode(params)
     if not filtered:
         total = snapshot.info.counts.get(kind, 0)  # counted at load time
     elif next_cursor is None and params.cursor is None and (rows or not offset):
