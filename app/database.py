@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from app.dialects import Dialect
+from app.search_index import CONNECT_SQL, SearchIndex
 from app.settings import Settings
 from app.transport import send_overdue
 
@@ -75,6 +76,11 @@ class DatasetInfo:
 
 class Snapshot(Protocol):
     dialect: Dialect
+
+    @property
+    def search_index(self) -> SearchIndex | None:
+        """Full-text ranking in memory (SQLite), or None: the database ranks."""
+        ...
 
     @property
     def info(self) -> DatasetInfo:
@@ -126,6 +132,7 @@ class _SqliteSnapshot(contextlib.AbstractAsyncContextManager["_SqliteSnapshot"])
     info: DatasetInfo
     dialect: Dialect
     owner: SqliteDatabase
+    search_index: SearchIndex | None
 
     async def __aexit__(self, *exc_info: object) -> None:
         return None
@@ -147,6 +154,7 @@ class SqliteDatabase:
     path: Path
     timeout: float
     expected_revision: str | None = None
+    search_index: SearchIndex | None = None
     dialect: Dialect = field(default_factory=lambda: Dialect("sqlite"))
     _connection: sqlite3.Connection | None = None
     _info: DatasetInfo | None = None
@@ -185,6 +193,8 @@ class SqliteDatabase:
         uri = f"file:{quote(str(self.path))}?mode=ro"
         connection = sqlite3.connect(uri, uri=True, check_same_thread=False, cached_statements=512)
         try:
+            for statement in CONNECT_SQL if self.search_index else ():
+                connection.execute(statement)
             connection.execute("PRAGMA query_only = ON")
             # Keep the shared lock from the first read on. A load never writes the file we serve (it
             # renames a new one over it, which `_refresh` notices), so no one needs the lock back; and
@@ -262,7 +272,7 @@ class SqliteDatabase:
     def snapshot(self) -> _SqliteSnapshot:
         connection, info = self._refresh()
         self._deadline = time.monotonic() + self.timeout
-        return _SqliteSnapshot(connection, info, self.dialect, self)
+        return _SqliteSnapshot(connection, info, self.dialect, self, self.search_index)
 
     statements = snapshot  # one file, read under its lock: every snapshot is consistent and costs nothing
 
@@ -288,6 +298,7 @@ class _PostgresSnapshot:
     connection: Any
     info: DatasetInfo
     dialect: Dialect
+    search_index: None = None
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await _fetch(self.connection, sql, params)
@@ -314,6 +325,7 @@ class _StampedSnapshot:
     owner: PostgresDatabase
     dialect: Dialect
     _info: DatasetInfo | None = None
+    search_index: None = None
 
     @property
     def info(self) -> DatasetInfo:
@@ -455,7 +467,8 @@ class PostgresDatabase:
 
 def create_database(settings: Settings, expected_revision: str | None = None) -> Database:
     if settings.backend == "sqlite":
-        return SqliteDatabase(settings.sqlite_path, settings.request_timeout, expected_revision)
+        index = SearchIndex(settings.search_index_mb * 1024 * 1024) if settings.search_index_mb else None
+        return SqliteDatabase(settings.sqlite_path, settings.request_timeout, expected_revision, index)
     return PostgresDatabase(
         settings.database_url, settings.request_timeout, settings.db_pool_size, expected_revision
     )

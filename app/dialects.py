@@ -100,6 +100,8 @@ KIND_BOOST = {
     "figure": 1.0,
     "article": 0.5,
 }
+# bm25's weights of a match in an entry's label and in its body (SQLite; PostgreSQL weighs A and B).
+COLUMN_WEIGHTS = (10.0, 1.0)
 _BOOST_SQL = (
     "(CASE s.kind " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in KIND_BOOST.items()) + " ELSE 1.0 END)"
 )
@@ -169,8 +171,9 @@ class Dialect:
             boost = " ".join(
                 f"WHEN {SEARCH_KIND_CODES[kind]} THEN {value}" for kind, value in KIND_BOOST.items()
             )
+            label, body = COLUMN_WEIGHTS
             scored = (
-                f"SELECT search_fts.rowid AS hit, -bm25(search_fts, 10.0, 1.0) * (CASE {code} {boost} END) "
+                f"SELECT search_fts.rowid AS hit, -bm25(search_fts, {label}, {body}) * (CASE {code} {boost} END) "
                 f"AS score FROM search_fts WHERE {where}"
             )
             ranked = (

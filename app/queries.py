@@ -17,6 +17,7 @@ from app.database import Snapshot
 from app.dialects import Dialect, like_pattern, search_terms
 from app.errors import InvalidParameter, NotFound
 from app.folding import fold
+from app.models import SEARCH_KIND_CODES
 from app.pagination import Cursor, ListParams, Page, split_values
 from app.params import SearchParams
 from app.schemas import SearchHit
@@ -403,37 +404,51 @@ PATHS = {  # the URL path of each kind's list
 
 
 async def _entries_and_snippets(
-    snapshot: Snapshot, query: str, ranked: list[tuple[Any, ...]]
+    snapshot: Snapshot, query: str, ranked: Sequence[tuple[Any, ...]]
 ) -> list[tuple[Any, ...]]:
     """SQLite ranks entry ids alone; the page's entries and snippets come in one more statement."""
     if not ranked:
         return []
-    ids = [hit for hit, _, _ in ranked]
+    ids = [hit for hit, _ in ranked]
     sql = snapshot.dialect.snippets_sql(len(ids))
     found = {row[0]: row[1:] for row in await snapshot.all(sql, [query, min(ids), max(ids), *ids])}
-    return [(*found[hit][:3], score, found[hit][3]) for hit, score, _ in ranked]
+    return [(*found[hit][:3], score, found[hit][3]) for hit, score in ranked]
+
+
+async def _ranked_in_database(
+    snapshot: Snapshot, terms: list[str], kinds: list[str], limit: int, offset: int
+) -> tuple[list[tuple[Any, ...]], int]:
+    """One page of hits as (kind, entity id, label, score, snippet), and the number of all matches,
+    ranked by the database: FTS5's bm25 or PostgreSQL's ts_rank_cd."""
+    dialect = snapshot.dialect
+    count_sql, ranked_sql = dialect.search_sql(kinds or None)
+    query = dialect.fts_query(terms)
+    count_params, ranked_params = dialect.search_params(query, kinds, limit, offset)
+    ranked = await snapshot.all(ranked_sql, ranked_params)
+    total = ranked[0][-1] if ranked else 0
+    if not ranked and offset:  # nothing matches, or the offset is past the last match
+        total = (await snapshot.all(count_sql, count_params))[0][0]
+    if dialect.backend == "sqlite":
+        return await _entries_and_snippets(snapshot, query, [row[:2] for row in ranked]), total
+    return [row[:-1] for row in ranked], total
 
 
 async def search(snapshot: Snapshot, params: SearchParams, fmt: str) -> Page:
     """One page of ranked hits, each as a CSV line for `csv` and as JSON otherwise; paged by offset (a
-    relevance order has no stable keyset)."""
+    relevance order has no stable keyset). On SQLite the matches are ranked in memory where the query's
+    words allow (`app.search_index`), with the same scores as FTS5's."""
     terms = search_terms(params.q)
     if not terms:  # nothing to look for (only punctuation): nothing found
         return Page([], 0, params.limit, params.offset)
     kinds = split_values(params.kind)  # validated against models.SEARCH_KINDS by SearchParams
-    dialect = snapshot.dialect
-    count_sql, ranked_sql = dialect.search_sql(kinds or None)
-    query = dialect.fts_query(terms)
-    count_params, ranked_params = dialect.search_params(query, kinds, params.limit, params.offset)
-    ranked = await snapshot.all(ranked_sql, ranked_params)
-    if ranked:
-        total = ranked[0][-1]
-    else:  # nothing matches, or the offset is past the last match
-        total = (await snapshot.all(count_sql, count_params))[0][0] if params.offset else 0
-    if dialect.backend == "sqlite":
-        rows = await _entries_and_snippets(snapshot, query, ranked)
+    index = snapshot.search_index
+    if index is not None and index.applies(terms):
+        codes = [SEARCH_KIND_CODES[kind] for kind in kinds]
+        ranking = await index.rank(snapshot, terms, codes, params.limit, params.offset)
+        rows = await _entries_and_snippets(snapshot, ranking.snippet_query, ranking.hits)
+        total = ranking.total
     else:
-        rows = [row[:-1] for row in ranked]
+        rows, total = await _ranked_in_database(snapshot, terms, kinds, params.limit, params.offset)
     encode = line_writer(SearchHit) if fmt == "csv" else orjson.dumps
     hits = [
         encode(

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     cache_mb: int = Field(
         64, ge=0, le=4096, description="Memory for cached responses per worker (0 disables)."
     )
+    search_index_mb: int = Field(
+        64,
+        ge=0,
+        le=4096,
+        description="SQLite: memory per worker for the searched words' postings, which search ranks in "
+        "memory (0: FTS5 ranks every search).",
+    )
     db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per worker.")
     limit_concurrency: int = Field(
         256, ge=1, description="Connections and requests a worker handles at once; beyond it, 503."

@@ -1,0 +1,220 @@
+"""Full-text ranking on SQLite, in memory: FTS5's own bm25, computed with numpy over all of a query's matches.
+
+FTS5 finds a query's matches quickly but scores them one by one: `bm25()` decodes each match's positions
+and looks its length up in the index, ~1.2 µs a match, so a search's cost grew with its matches (3 ms on
+average on the benchmark's 1M corpus, 20–40 ms for a short prefix that matches 20,000 entries). All bm25
+needs of a match is how often the query's word occurs in it (a label's words weigh 10, a body's 1) and its
+length in tokens. So:
+
+- the entries' lengths are read once per dataset, at its first search (FTS5's `docsize` table: ~0.3 s for
+  the 1M corpus), with the index's row count and average length (its `averages` record);
+- a query word's postings — each entry holding a word that starts with it, with the weighted count, and
+  which words they are — are read from the full-text index itself (`fts5vocab`) the first time the word
+  is searched (~0.7 ms on average on the 1M corpus, less than an FTS5 search of it) and kept, the least
+  recently used dropped first, within `SEARCH_INDEX_MB`; a change of dataset drops them all;
+- a search intersects its words' postings, keeps the kinds asked for, and scores every match at once
+  with FTS5's formula in FTS5's order of operations: the same scores to the last bit, hence the same order
+  and totals (`tests/test_search_index.py` compares the two on every word of the article and on a
+  generated corpus).
+
+The page's snippets still come from FTS5's `snippet()`, asked for with the words the page's entries hold
+(`ukrain` becomes `"ukraine" OR "ukrainians"`): FTS5 merges the lists of every word a prefix stands for,
+over the whole index, before its first row, where whole words are read only around the page's entries.
+One thing can differ from asking with the prefix: `snippet()` picks its window by how many of the query's
+phrases it holds, and the words of one prefix are one phrase there and several here (4 snippets of the
+24,900 of the benchmark's searches start elsewhere; the words marked are the same).
+
+A query with a word that is not plain lowercase letters and digits once folded (another script, `_`) is
+left to FTS5 whole: its tokenizer alone decides what such a word is. PostgreSQL ranks in the database.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app.dialects import COLUMN_WEIGHTS, KIND_BOOST
+from app.models import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
+
+if TYPE_CHECKING:
+    from app.database import Snapshot
+
+K1, B = 1.2, 0.75  # FTS5's bm25 parameters (fts5_aux.c)
+_PLAIN = re.compile(r"[a-z0-9]+")
+INSTANCES, WORDS = "temp.search_vocabulary_instances", "temp.search_vocabulary_words"
+CONNECT_SQL = [  # run on each read connection, before it is made query-only (they live in its temp schema)
+    f"CREATE VIRTUAL TABLE {INSTANCES} USING fts5vocab(main, search_fts, instance)",
+    f"CREATE VIRTUAL TABLE {WORDS} USING fts5vocab(main, search_fts, row)",
+]
+_RANGE = "term >= ? AND term < ?"
+_BOOSTS = np.ones(SEARCH_KIND_MODULUS)
+for _kind, _code in SEARCH_KIND_CODES.items():
+    _BOOSTS[_code] = KIND_BOOST[_kind]
+
+
+def _varints(blob: bytes) -> list[int]:
+    """SQLite's variable-length integers, as FTS5 stores its sizes: big-endian, 7 bits a byte, the
+    high bit set on every byte but the last, a ninth byte taken whole."""
+    values, value, length = [], 0, 0
+    for byte in blob:
+        length += 1
+        if length == 9:
+            values.append((value << 8) | byte)
+            value = length = 0
+        elif byte & 0x80:
+            value = (value << 7) | (byte & 0x7F)
+        else:
+            values.append((value << 7) | byte)
+            value = length = 0
+    return values
+
+
+@dataclass(frozen=True)
+class Postings:
+    """What one query word (a prefix) matches."""
+
+    entries: np.ndarray  # int32, ascending: the entries holding a word that starts with the prefix
+    counts: np.ndarray  # float64: in each, its words' weighted number of occurrences (bm25's frequency)
+    words: list[str]  # the index's words that start with the prefix
+    by_entry: np.ndarray  # int32: the entry of each occurrence, ascending
+    word_of: np.ndarray  # int32: the word of each occurrence (an index into `words`)
+
+    @property
+    def nbytes(self) -> int:
+        return self.entries.nbytes + self.counts.nbytes + self.by_entry.nbytes + self.word_of.nbytes
+
+    def words_in(self, entries: np.ndarray) -> list[str]:
+        """The prefix's words that occur in these entries (ascending ids)."""
+        low = np.searchsorted(self.by_entry, entries, "left")
+        high = np.searchsorted(self.by_entry, entries, "right")
+        sizes = high - low
+        runs = np.repeat(low - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+        return [self.words[i] for i in np.unique(self.word_of[runs])]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    hits: list[tuple[int, float]]  # the page: (entry id, score), best first, ties by id
+    total: int  # all matches of the kinds asked for
+    snippet_query: str  # an FTS5 query of the page's words, for `snippet()`
+
+
+class SearchIndex:
+    """The entries' lengths and the searched words' postings of the dataset being served, bounded."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._dataset: object = None  # the `DatasetInfo` (one per opened file) these were read from
+        self._rows = 0
+        self._norms = np.zeros(0)  # per entry id: bm25's length normalisation, k1 * (1 - b + b * D / avgdl)
+        self._postings: OrderedDict[str, Postings] = OrderedDict()
+        self._bytes = 0
+
+    @staticmethod
+    def applies(terms: Sequence[str]) -> bool:
+        return all(_PLAIN.fullmatch(term) for term in terms)
+
+    async def rank(
+        self, snapshot: Snapshot, terms: Sequence[str], codes: Sequence[int], limit: int, offset: int
+    ) -> Ranking:
+        if snapshot.info is not self._dataset:
+            await self._read_lengths(snapshot)
+        postings = [await self._postings_of(snapshot, term) for term in terms]
+        entries = postings[0].entries
+        positions = [np.arange(len(entries))]
+        for more in postings[1:]:
+            entries, kept, found = np.intersect1d(entries, more.entries, True, True)
+            positions = [p[kept] for p in positions] + [found]
+        if codes:
+            wanted = np.isin(entries % SEARCH_KIND_MODULUS, codes)
+            entries, positions = entries[wanted], [p[wanted] for p in positions]
+        norms = self._norms[entries]
+        scores = np.zeros(len(entries))
+        for words, at in zip(postings, positions, strict=True):
+            hits = len(words.entries)
+            idf = math.log((self._rows - hits + 0.5) / (hits + 0.5))
+            counts = words.counts[at]
+            scores = scores + (idf if idf > 0 else 1e-6) * ((counts * (K1 + 1.0)) / (counts + norms))
+        scores = scores * _BOOSTS[entries % SEARCH_KIND_MODULUS]
+        page = _best(entries, scores, offset + limit)[offset:]
+        page_entries = np.sort(entries[page])
+        query = " AND ".join(
+            "(" + " OR ".join(f'"{word}"' for word in words.words_in(page_entries)) + ")"
+            for words in postings
+        )
+        return Ranking([(int(entries[i]), float(scores[i])) for i in page], len(entries), query)
+
+    async def _read_lengths(self, snapshot: Snapshot) -> None:
+        self._postings.clear()
+        self._bytes = 0
+        averages = await snapshot.all("SELECT block FROM search_fts_data WHERE id = 1")
+        rows, *tokens = _varints(averages[0][0]) if averages else [0]
+        self._rows = rows
+        sizes = await snapshot.all("SELECT id, sz FROM search_fts_docsize")
+        lengths = np.zeros(max((ident for ident, _ in sizes), default=0) + 1)
+        if sizes:
+            ids = np.fromiter((ident for ident, _ in sizes), np.int64, len(sizes))
+            lengths[ids] = [
+                sum(size) if max(size, default=0) < 0x80 else sum(_varints(size)) for _, size in sizes
+            ]
+        average = sum(tokens) / rows if rows else 1.0
+        # The same operations in the same order as fts5Bm25Function, so each score is FTS5's to the bit.
+        self._norms = K1 * (1 - B + B * lengths / average)
+        self._dataset = snapshot.info
+
+    async def _postings_of(self, snapshot: Snapshot, prefix: str) -> Postings:
+        postings = self._postings.get(prefix)
+        if postings is not None:
+            self._postings.move_to_end(prefix)
+            return postings
+        bounds = [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+        words = await snapshot.all(f"SELECT term, cnt FROM {WORDS} WHERE {_RANGE}", bounds)
+        entries_text, labels_text = (
+            await snapshot.all(
+                f"SELECT group_concat(doc), group_concat(col = 'label', '') FROM {INSTANCES} WHERE {_RANGE}",
+                bounds,
+            )
+        )[0]
+        postings = _postings(
+            [word for word, _ in words], [count for _, count in words], entries_text, labels_text
+        )
+        if postings.nbytes <= self.max_bytes:
+            self._postings[prefix] = postings
+            self._bytes += postings.nbytes
+            while self._bytes > self.max_bytes:
+                self._bytes -= self._postings.popitem(last=False)[1].nbytes
+        return postings
+
+
+def _postings(words: list[str], occurrences: list[int], entries_text: Any, labels_text: Any) -> Postings:
+    """From the occurrences fts5vocab lists (by word, then entry): entry ids as one comma-separated text,
+    and whether each is in a label as one text of 1s and 0s."""
+    if not entries_text:
+        empty = np.zeros(0, np.int32)
+        return Postings(empty, np.zeros(0), words, empty, empty)
+    entries = np.fromstring(entries_text, np.int32, sep=",")
+    weights = np.where(np.frombuffer(labels_text.encode(), np.uint8) == ord("1"), *COLUMN_WEIGHTS)
+    word_of = np.repeat(np.arange(len(words), dtype=np.int32), occurrences)
+    order = np.argsort(entries, kind="stable")
+    by_entry = entries[order]
+    starts = np.flatnonzero(np.concatenate(([True], by_entry[1:] != by_entry[:-1])))
+    return Postings(
+        by_entry[starts], np.add.reduceat(weights[order], starts), words, by_entry, word_of[order]
+    )
+
+
+def _best(entries: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the `count` best matches, best first, ties by entry id (FTS5's `ORDER BY score DESC, hit`)."""
+    if count < len(scores):
+        threshold = scores[np.argpartition(-scores, count - 1)[count - 1]]
+        candidates = np.flatnonzero(scores >= threshold)  # every tie at the threshold, to order by id
+    else:
+        candidates = np.arange(len(scores))
+    order = np.lexsort((entries[candidates], -scores[candidates]))
+    return candidates[order][:count]
