@@ -116,6 +116,11 @@ class SearchIndex:
         self._postings: OrderedDict[str, Postings] = OrderedDict()
         self._bytes = 0
 
+    @property
+    def kept_bytes(self) -> int:
+        """The memory the postings kept take (the lengths, one float per entry id, come on top)."""
+        return self._bytes
+
     @staticmethod
     def applies(terms: Sequence[str]) -> bool:
         return all(_PLAIN.fullmatch(term) for term in terms)
