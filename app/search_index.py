@@ -91,6 +91,8 @@ class Postings:
 
     def words_in(self, entries: np.ndarray) -> list[str]:
         """The prefix's words that occur in these entries (ascending ids)."""
+        if len(self.words) == 1:
+            return self.words
         low = np.searchsorted(self.by_entry, entries, "left")
         high = np.searchsorted(self.by_entry, entries, "right")
         sizes = high - low
@@ -131,18 +133,21 @@ class SearchIndex:
         if snapshot.info is not self._dataset:
             await self._read_lengths(snapshot)
         postings = [await self._postings_of(snapshot, term) for term in terms]
-        entries = postings[0].entries
-        positions = [np.arange(len(entries))]
-        for more in postings[1:]:
-            entries, kept, found = np.intersect1d(entries, more.entries, True, True)
-            positions = [p[kept] for p in positions] + [found]
+        # The entries all the words are in, the rarest word's first; where each is in each word's postings.
+        rarest, *others = sorted(range(len(postings)), key=lambda i: len(postings[i].entries))
+        entries = postings[rarest].entries
+        positions = {rarest: np.arange(len(entries))}
+        for other in others:
+            kept, found = _common(entries, postings[other].entries)
+            entries, positions = entries[kept], {i: at[kept] for i, at in positions.items()}
+            positions[other] = found
         if codes:
             wanted = np.isin(entries % SEARCH_KIND_MODULUS, codes)
-            entries, positions = entries[wanted], [p[wanted] for p in positions]
+            entries, positions = entries[wanted], {i: at[wanted] for i, at in positions.items()}
         norms = self._norms[entries]
         scores = np.zeros(len(entries))
-        for words, at in zip(postings, positions, strict=True):
-            hits = len(words.entries)
+        for i, words in enumerate(postings):  # summed in the query's order, as FTS5 sums them
+            at, hits = positions[i], len(words.entries)
             idf = math.log((self._rows - hits + 0.5) / (hits + 0.5))
             counts = words.counts[at]
             scores = scores + (idf if idf > 0 else 1e-6) * ((counts * (K1 + 1.0)) / (counts + norms))
@@ -212,6 +217,16 @@ def _postings(words: list[str], occurrences: list[int], entries_text: Any, label
     return Postings(
         by_entry[starts], np.add.reduceat(weights[order], starts), words, by_entry, word_of[order]
     )
+
+
+def _common(these: np.ndarray, those: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the entries two ascending arrays share are in each: the shorter is looked up in the longer."""
+    if len(these) > len(those):
+        found, kept = _common(those, these)
+        return kept, found
+    at = np.minimum(np.searchsorted(those, these), max(len(those) - 1, 0))
+    kept = np.flatnonzero(those[at] == these) if len(those) else np.zeros(0, np.int64)
+    return kept, at[kept]
 
 
 def _best(entries: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
