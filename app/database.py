@@ -193,7 +193,7 @@ class SqliteDatabase:
         uri = f"file:{quote(str(self.path))}?mode=ro"
         connection = sqlite3.connect(uri, uri=True, check_same_thread=False, cached_statements=512)
         try:
-            for statement in CONNECT_SQL if self.search_index else ():
+            for statement in CONNECT_SQL if self.search_index is not None else ():
                 connection.execute(statement)
             connection.execute("PRAGMA query_only = ON")
             # Keep the shared lock from the first read on. A load never writes the file we serve (it
