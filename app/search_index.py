@@ -58,7 +58,7 @@ for _kind, _code in SEARCH_KIND_CODES.items():
     _BOOSTS[_code] = KIND_BOOST[_kind]
 
 
-def _varints(blob: bytes) -> list[int]:
+def varints(blob: bytes) -> list[int]:
     """SQLite's variable-length integers, as FTS5 stores its sizes: big-endian, 7 bits a byte, the
     high bit set on every byte but the last, a ninth byte taken whole."""
     values, value, length = [], 0, 0
@@ -164,14 +164,14 @@ class SearchIndex:
         self._postings.clear()
         self._bytes = 0
         averages = await snapshot.all("SELECT block FROM search_fts_data WHERE id = 1")
-        rows, *tokens = _varints(averages[0][0]) if averages else [0]
+        rows, *tokens = varints(averages[0][0]) if averages else [0]
         self._rows = rows
         sizes = await snapshot.all("SELECT id, sz FROM search_fts_docsize")
         lengths = np.zeros(max((ident for ident, _ in sizes), default=0) + 1)
         if sizes:
             ids = np.fromiter((ident for ident, _ in sizes), np.int64, len(sizes))
             lengths[ids] = [
-                sum(size) if max(size, default=0) < 0x80 else sum(_varints(size)) for _, size in sizes
+                sum(size) if max(size, default=0) < 0x80 else sum(varints(size)) for _, size in sizes
             ]
         average = sum(tokens) / rows if rows else 1.0
         # The same operations in the same order as fts5Bm25Function, so each score is FTS5's to the bit.
