@@ -10,8 +10,10 @@ length in tokens. So:
   the 1M corpus), with the index's row count and average length (its `averages` record);
 - a query word's postings — each entry holding a word that starts with it, with the weighted count, and
   which words they are — are read from the full-text index itself (`fts5vocab`) the first time the word
-  is searched (~0.7 ms on average on the 1M corpus, less than an FTS5 search of it) and kept, the least
-  recently used dropped first, within `SEARCH_INDEX_MB`; a change of dataset drops them all;
+  is searched (0.7 ms on average for the benchmark's words on the 1M corpus, about what an FTS5 search of
+  them cost; up to ~1.7 × that for the commonest words, whose every occurrence is read: `the`, in 171,000
+  entries, 0.43 s against 0.26) and kept, the least recently searched dropped first, within
+  `SEARCH_INDEX_MB`; a new file (a new load) drops them all;
 - a search intersects its words' postings, keeps the kinds asked for, and scores every match at once
   with FTS5's formula in FTS5's order of operations: the same scores to the last bit, hence the same order
   and totals (`tests/test_search_index.py` compares the two on every word of the article and on a
@@ -21,8 +23,8 @@ The page's snippets still come from FTS5's `snippet()`, asked for with the words
 (`ukrain` becomes `"ukraine" OR "ukrainians"`): FTS5 merges the lists of every word a prefix stands for,
 over the whole index, before its first row, where whole words are read only around the page's entries.
 One thing can differ from asking with the prefix: `snippet()` picks its window by how many of the query's
-phrases it holds, and the words of one prefix are one phrase there and several here (4 snippets of the
-24,900 of the benchmark's searches start elsewhere; the words marked are the same).
+phrases it holds, and the words of one prefix are one phrase there and several here (7 snippets of the
+25,041 of 2,098 searches on the benchmark's 1M corpus start elsewhere; the words marked are the same).
 
 A query with a word that is not plain lowercase letters and digits once folded (another script, `_`) is
 left to FTS5 whole: its tokenizer alone decides what such a word is. PostgreSQL ranks in the database.
