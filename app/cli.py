@@ -59,10 +59,11 @@ def _print_counts(counts: dict[str, int]) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from app.loader import load
+    from app.loader import load, stopped_by_ctrl_c
 
     settings = _settings(args)
-    summary = load(settings, progress=None if args.quiet else _progress_bar())
+    with stopped_by_ctrl_c():
+        summary = load(settings, progress=None if args.quiet else _progress_bar())
     rate = summary.facts / summary.seconds if summary.seconds else 0.0
     print(f"loaded {summary.target}")
     _print_counts(summary.counts)

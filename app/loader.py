@@ -17,7 +17,9 @@ import gc
 import json
 import logging
 import os
+import signal
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -115,6 +117,45 @@ def check(settings: Settings) -> Dataset:
         dataset = build_dataset(settings.seeds_dir)
         dataset.build_rows()
         return dataset
+
+
+_interrupts = {
+    "before": False,
+    "after": False,
+}  # Ctrl-C during this load: before or after its point of no return
+
+
+def _stop(signum: int, frame: object) -> None:
+    _interrupts["before"] = True
+    raise KeyboardInterrupt
+
+
+def _hold_off(signum: int, frame: object) -> None:
+    _interrupts["after"] = True
+
+
+@contextlib.contextmanager
+def stopped_by_ctrl_c() -> Iterator[None]:
+    """For the command line: Ctrl-C stops a load, with nothing changed, until the new data takes the old
+    data's place (`_point_of_no_return`); after that the load finishes (it is a moment from done) and says
+    that it did, instead of reporting a stop that did not happen. Python drops a KeyboardInterrupt that
+    lands while a finaliser runs; the flag still stops the load before its point of no return."""
+    _interrupts.update(before=False, after=False)
+    previous = signal.signal(signal.SIGINT, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if _interrupts["after"]:
+            print("Ctrl-C came after the new data was in place: the load was completed", file=sys.stderr)
+
+
+def _point_of_no_return() -> None:
+    """Called just before the new data replaces the old (the rename, the commit)."""
+    if signal.getsignal(signal.SIGINT) is _stop:
+        signal.signal(signal.SIGINT, _hold_off)
+        if _interrupts["before"]:  # an interrupt that was swallowed on its way
+            raise KeyboardInterrupt
 
 
 def load(settings: Settings, progress: Progress | None = None) -> LoadSummary:
@@ -227,6 +268,7 @@ def _replace_sqlite(build: Callable[[], Dataset], target: Path, progress: Progre
         finally:
             writer.close()
         _fsync(building)
+        _point_of_no_return()
         os.replace(building, target)
         _fsync(directory)
         return dataset
@@ -306,6 +348,7 @@ def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> No
 
             _insert_all(dataset, insert, progress)
             connection.exec_driver_sql("ANALYZE")  # statistics for the new rows from the moment they show
+            _point_of_no_return()  # the commit
     except DBAPIError as exc:
         raise LoadError(
             f"loading into PostgreSQL failed: {exc.orig}. The previous data is still served."

@@ -176,6 +176,71 @@ def test_ctrl_c_stops_a_load_and_its_writing_process_and_changes_nothing(
     assert not list(target.parent.glob("*.building"))
 
 
+# A load whose one Ctrl-C reaches Python while an object is being finalised, where Python prints the
+# KeyboardInterrupt as ignored and carries on.
+_SWALLOWED_CTRL_C = """
+import os, signal, sys
+from app import cli, loader
+
+class Finalised:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(10_000))  # Python takes the interrupt here, inside the finaliser
+
+write_tables = loader._write_tables
+
+def write_tables_after_ctrl_c(*args):
+    Finalised()
+    return write_tables(*args)
+
+loader._write_tables = write_tables_after_ctrl_c
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_ctrl_c_that_python_swallowed_still_stops_the_load(served: tuple[Path, Settings]) -> None:
+    target, _ = served
+    before = _digest(target)
+    command = [sys.executable, "-c", _SWALLOWED_CTRL_C, *_load_command(REAL_SEEDS, target)[3:]]
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert "KeyboardInterrupt" in result.stderr  # Python's "Exception ignored in …": it was swallowed
+    assert result.returncode == 130
+    assert "interrupted; nothing was changed" in result.stderr
+    assert _digest(target) == before
+    assert not list(target.parent.glob("*.building"))
+
+
+# A load whose Ctrl-C comes just after its point of no return (the rename that puts the new file in place).
+_LATE_CTRL_C = """
+import os, signal, sys, time
+from app import cli, loader
+
+point_of_no_return = loader._point_of_no_return
+
+def point_of_no_return_then_ctrl_c():
+    point_of_no_return()
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.1)
+
+loader._point_of_no_return = point_of_no_return_then_ctrl_c
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_ctrl_c_after_the_new_file_is_ready_lets_the_load_finish_and_says_so(
+    served: tuple[Path, Settings],
+) -> None:
+    target, _ = served
+    before = target.stat().st_ino
+    command = [sys.executable, "-c", _LATE_CTRL_C, *_load_command(REAL_SEEDS, target)[3:]]
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "Ctrl-C came after the new data was in place: the load was completed" in result.stderr
+    assert "interrupted; nothing was changed" not in result.stderr
+    assert target.stat().st_ino != before  # the new file
+    assert not list(target.parent.glob("*.building"))
+
+
 @contextlib.contextmanager
 def _tmpfs(path: Path, options: str) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
