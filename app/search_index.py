@@ -10,9 +10,9 @@ length in tokens. So:
   the 1M corpus), with the index's row count and average length (its `averages` record);
 - a query word's postings — each entry holding a word that starts with it, with the weighted count, and
   which words they are — are read from the full-text index itself (`fts5vocab`) the first time the word
-  is searched (0.7 ms on average for the benchmark's words on the 1M corpus, about what an FTS5 search of
-  them cost; up to ~1.7 × that for the commonest words, whose every occurrence is read: `the`, in 171,000
-  entries, 0.43 s against 0.26) and kept, the least recently searched dropped first, within
+  is searched (0.6 ms on average for the benchmark's words on the 1M corpus, less than an FTS5 search of
+  them cost; the commonest words, whose every occurrence is read, about as much as FTS5 took: `the`, in
+  171,000 entries, 0.22–0.25 s against 0.26) and kept, the least recently searched dropped first, within
   `SEARCH_INDEX_MB`; a new file (a new load) drops them all;
 - a search intersects its words' postings, keeps the kinds asked for, and scores every match at once
   with FTS5's formula in FTS5's order of operations: the same scores to the last bit, hence the same order
@@ -187,15 +187,16 @@ class SearchIndex:
             return postings
         bounds = [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
         words = await snapshot.all(f"SELECT term, cnt FROM {WORDS} WHERE {_RANGE}", bounds)
-        entries_text, labels_text = (
+        # One number per occurrence, its entry's id, negative in a label: one aggregate, not two (a third
+        # less time for a common word's thousands of occurrences than a second list of labels).
+        (occurrences,) = (
             await snapshot.all(
-                f"SELECT group_concat(doc), group_concat(col = 'label', '') FROM {INSTANCES} WHERE {_RANGE}",
+                f"SELECT group_concat(CASE col WHEN 'label' THEN -doc ELSE doc END) FROM {INSTANCES} "
+                f"WHERE {_RANGE}",
                 bounds,
             )
         )[0]
-        postings = _postings(
-            [word for word, _ in words], [count for _, count in words], entries_text, labels_text
-        )
+        postings = _postings([word for word, _ in words], [count for _, count in words], occurrences)
         if postings.nbytes <= self.max_bytes:
             self._postings[prefix] = postings
             self._bytes += postings.nbytes
@@ -204,15 +205,16 @@ class SearchIndex:
         return postings
 
 
-def _postings(words: list[str], occurrences: list[int], entries_text: Any, labels_text: Any) -> Postings:
-    """From the occurrences fts5vocab lists (by word, then entry): entry ids as one comma-separated text,
-    and whether each is in a label as one text of 1s and 0s."""
-    if not entries_text:
+def _postings(words: list[str], counts: list[int], occurrences: Any) -> Postings:
+    """From the occurrences fts5vocab lists (by word, then entry), as one comma-separated text of entry
+    ids, each negative where the occurrence is in the entry's label."""
+    if not occurrences:
         empty = np.zeros(0, np.int32)
         return Postings(empty, np.zeros(0), words, empty, empty)
-    entries = np.fromstring(entries_text, np.int32, sep=",")
-    weights = np.where(np.frombuffer(labels_text.encode(), np.uint8) == ord("1"), *COLUMN_WEIGHTS)
-    word_of = np.repeat(np.arange(len(words), dtype=np.int32), occurrences)
+    signed = np.fromstring(occurrences, np.int32, sep=",")
+    entries = np.abs(signed)
+    weights = np.where(signed < 0, *COLUMN_WEIGHTS)
+    word_of = np.repeat(np.arange(len(words), dtype=np.int32), counts)
     order = np.argsort(entries, kind="stable")
     by_entry = entries[order]
     starts = np.flatnonzero(np.concatenate(([True], by_entry[1:] != by_entry[:-1])))
