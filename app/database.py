@@ -155,7 +155,6 @@ class SqliteDatabase:
     timeout: float
     expected_revision: str | None = None
     search_index: SearchIndex | None = None
-    cache_mb: int = 2  # the page cache (SQLite's default is 2 MB)
     dialect: Dialect = field(default_factory=lambda: Dialect("sqlite"))
     _connection: sqlite3.Connection | None = None
     _info: DatasetInfo | None = None
@@ -197,7 +196,6 @@ class SqliteDatabase:
             for statement in CONNECT_SQL if self.search_index is not None else ():
                 connection.execute(statement)
             connection.execute("PRAGMA query_only = ON")
-            connection.execute(f"PRAGMA cache_size = -{self.cache_mb * 1024}")  # in KiB when negative
             # Keep the shared lock from the first read on. A load never writes the file we serve (it
             # renames a new one over it, which `_refresh` notices), so no one needs the lock back; and
             # without it SQLite takes and drops a lock, looks for a journal and re-reads the file's
@@ -470,9 +468,7 @@ class PostgresDatabase:
 def create_database(settings: Settings, expected_revision: str | None = None) -> Database:
     if settings.backend == "sqlite":
         index = SearchIndex(settings.search_index_mb * 1024 * 1024) if settings.search_index_mb else None
-        return SqliteDatabase(
-            settings.sqlite_path, settings.request_timeout, expected_revision, index, settings.sqlite_cache_mb
-        )
+        return SqliteDatabase(settings.sqlite_path, settings.request_timeout, expected_revision, index)
     return PostgresDatabase(
         settings.database_url, settings.request_timeout, settings.db_pool_size, expected_revision
     )

@@ -45,13 +45,6 @@ class Settings(BaseSettings):
         description="SQLite: memory per worker for the searched words' postings, which search ranks in "
         "memory (0: FTS5 ranks every search).",
     )
-    sqlite_cache_mb: int = Field(
-        64,
-        ge=1,
-        le=4096,
-        description="SQLite: the page cache of a worker's connection, for the pages requests read most "
-        "(index levels, the full-text index's lists) instead of copying them from the file each time.",
-    )
     db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per worker.")
     limit_concurrency: int = Field(
         256, ge=1, description="Connections and requests a worker handles at once; beyond it, 503."

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from app import queries
-from app.database import DatabaseUnavailable, QueryTimeout, SqliteDatabase, create_database
+from app.database import DatabaseUnavailable, QueryTimeout, SqliteDatabase
 from app.main import create_app
 from app.params import QuoteParams
 from app.settings import Settings
@@ -41,16 +41,6 @@ async def test_a_write_through_the_apps_own_connection_fails(backend_settings: S
             assert await snapshot.all("SELECT count(*) FROM person") == before
             if backend_settings.backend == "sqlite":
                 assert await snapshot.all("PRAGMA query_only") == [(1,)]
-
-
-async def test_the_sqlite_connection_keeps_the_page_cache_it_is_given(sqlite_settings: Settings) -> None:
-    database = create_database(sqlite_settings.model_copy(update={"sqlite_cache_mb": 48}))
-    await database.open()
-    try:
-        async with database.snapshot() as snapshot:
-            assert await snapshot.all("PRAGMA cache_size") == [(-48 * 1024,)]  # KiB, when negative
-    finally:
-        await database.close()
 
 
 async def test_a_speakers_quotes_and_csv_pages_are_read_from_an_index_alone(
