@@ -119,10 +119,8 @@ def check(settings: Settings) -> Dataset:
         return dataset
 
 
-_interrupts = {
-    "before": False,
-    "after": False,
-}  # Ctrl-C during this load: before or after its point of no return
+# Whether a Ctrl-C came during the command line's load, before or after its point of no return.
+_interrupts = {"before": False, "after": False}
 
 
 def _stop(signum: int, frame: object) -> None:
