@@ -293,10 +293,7 @@ def _write_tables(writer: Writer, dataset: Dataset, progress: Progress | None) -
     _send_rows(writer, "dataset", _dataset_rows(dataset))
     writer.send("indexes", "dataset")
     writer.send("finish")
-    # Freeing the dataset holds the interpreter for half a second on a big corpus, in which the thread
-    # feeding the writing process could not run: let go of it once that thread has handed everything over.
-    writer.flush()
-    dataset.release()
+    dataset.release()  # while the writing process works through what it was sent
     while (message := writer.receive())[0] == "progress":
         if progress:
             progress("building indexes", message[1], message[2])

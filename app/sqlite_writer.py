@@ -71,7 +71,7 @@ class Writer:
         self.channel = ours
         # Sending waits whenever the process is busy; a thread of ours does the waiting, so that this one
         # goes on building rows. The queue holds what is not sent yet.
-        self.outbox: queue.SimpleQueue[memoryview | threading.Event | None] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
         self.failed: OSError | None = None
         self.done = False
         self.sender = threading.Thread(target=self._send_all, name="newsfacts-writer-feed", daemon=True)
@@ -83,9 +83,6 @@ class Writer:
 
     def _send_all(self) -> None:
         while (message := self.outbox.get()) is not None:
-            if isinstance(message, threading.Event):
-                message.set()
-                continue
             try:
                 self.channel.send_bytes(message)
             except OSError as exc:  # it has stopped; the reason, if it could give one, is in the channel
@@ -97,13 +94,6 @@ class Writer:
             self.receive()  # raises the process's own error, or says it stopped
             raise self.failed
         self.outbox.put(_encode(message))
-
-    def flush(self) -> None:
-        """Wait until everything sent so far has been handed to the process (or it has stopped)."""
-        handed = threading.Event()
-        self.outbox.put(handed)
-        while not handed.wait(0.05) and self.sender.is_alive():
-            pass
 
     def receive(self) -> Message:
         try:
