@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.models import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
+from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -162,7 +162,7 @@ class Dialect:
         """
         p = self.placeholder
         if self.backend == "sqlite":
-            # An entry's kind is in its id (`app.models.SEARCH_KIND_CODES`), and ids follow (kind, entity
+            # An entry's kind is in its id (`app.search_kinds.SEARCH_KIND_CODES`), and ids follow (kind, entity
             # id) order: matches are ranked and filtered without reading their entries.
             code = f"(search_fts.rowid % {SEARCH_KIND_MODULUS})"
             codes = f" AND {code} IN ({', '.join(p for _ in kinds)})" if kinds else ""

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from app.folding import fold
-from app.models import TABLE_ORDER, metadata, search_entry_id
+from app.models import TABLE_ORDER, metadata
 from app.schemas import RECORD_MODELS
+from app.search_kinds import search_entry_id
 from app.tabular import line_writer
 
 if TYPE_CHECKING:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, LargeBinary, MetaData, String, Text
 from sqlmodel import Field, SQLModel
 
+from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -25,8 +27,6 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
-
-SEARCH_KINDS = ("person", "unit", "place", "event", "quote", "figure", "article")
 
 KEY = String().with_variant(String(collation="C"), "postgresql")
 
@@ -239,20 +239,11 @@ class Evidence(SQLModel, table=True):
     note: str | None = None
 
 
-# A search entry's id modulo 8 is its kind's code, and ids follow (kind, entity id) order:
-# full-text search ranks and filters matches by kind from the id alone, without reading each entry.
-SEARCH_KIND_CODES = {kind: code for code, kind in enumerate(sorted(SEARCH_KINDS))}
-SEARCH_KIND_MODULUS = 8
 SEARCH_KIND_CONDITION = (
     f"id % {SEARCH_KIND_MODULUS} = CASE kind "
     + " ".join(f"WHEN '{kind}' THEN {code}" for kind, code in SEARCH_KIND_CODES.items())
     + " END"
 )
-
-
-def search_entry_id(number: int, kind: str) -> int:
-    """The id of the `number`-th entry (counting in (kind, entity id) order from 1)."""
-    return number * SEARCH_KIND_MODULUS + SEARCH_KIND_CODES[kind]
 
 
 class SearchEntry(SQLModel, table=True):

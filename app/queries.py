@@ -17,10 +17,10 @@ from app.database import Snapshot
 from app.dialects import Dialect, like_pattern, search_terms
 from app.errors import InvalidParameter, NotFound
 from app.folding import fold
-from app.models import SEARCH_KIND_CODES
 from app.pagination import Cursor, ListParams, Page, split_values
 from app.params import SearchParams
 from app.schemas import SearchHit
+from app.search_kinds import SEARCH_KIND_CODES
 from app.tabular import line_writer
 
 
@@ -440,7 +440,7 @@ async def search(snapshot: Snapshot, params: SearchParams, fmt: str) -> Page:
     terms = search_terms(params.q)
     if not terms:  # nothing to look for (only punctuation): nothing found
         return Page([], 0, params.limit, params.offset)
-    kinds = split_values(params.kind)  # validated against models.SEARCH_KINDS by SearchParams
+    kinds = split_values(params.kind)  # validated against search_kinds.SEARCH_KINDS by SearchParams
     index = snapshot.search_index
     if index is not None and index.applies(terms):
         codes = [SEARCH_KIND_CODES[kind] for kind in kinds]

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.dialects import COLUMN_WEIGHTS, KIND_BOOST
-from app.models import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
+from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
 
 if TYPE_CHECKING:
     from app.database import Snapshot

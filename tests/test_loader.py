@@ -485,6 +485,50 @@ def test_serve_rebuilds_a_database_of_other_seeds_or_of_an_older_schema_and_noth
     assert needs_load(settings) == "the seeds have changed since the last load"
 
 
+def test_serving_imports_neither_the_loader_nor_the_orm_and_load_errors_are_still_reported(
+    tmp_path: Path,
+) -> None:
+    """The server and its command line start without the loader's modules (SQLAlchemy's ORM, SQLModel,
+    the seed files' models: a quarter of a second before `/health` answers); the command line still
+    reports the loader's errors in one line, without a traceback."""
+    loader_modules = (
+        "app.loader",
+        "app.models",
+        "app.seed_files",
+        "app.dataset",
+        "sqlmodel",
+        "sqlalchemy.orm",
+    )
+    # The command line as far as `serve` goes before uvicorn takes over (a port it refuses stops it
+    # there), and the app a worker builds.
+    serving = (
+        "import sys, app.cli, app.main; app.cli.main(['serve', '--no-load', '--port', '99999999']); "
+        f"print([module for module in {loader_modules} if module in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", serving], capture_output=True, text=True, cwd=PROJECT_DIR)
+    assert (done.stdout, done.stderr.splitlines()[0]) == ("[]\n", "invalid configuration:")
+    (tmp_path / "seeds" / "an-article").mkdir(parents=True)
+    (tmp_path / "seeds" / "an-article" / "facts.json").write_text("{}", encoding="utf-8")
+    for command, expected in (
+        (
+            [
+                "load",
+                "--seeds",
+                str(tmp_path / "seeds"),
+                "--database-url",
+                f"sqlite:///{tmp_path / 'new.db'}",
+            ],
+            "1 problem in the seeds; nothing was written:\n  seeds/an-article/facts.json: article: required field is missing",
+        ),
+        (["load", "--database-url", "sqlite:////proc/newsfacts.db"], "load failed: cannot write in /proc;"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "app", *command], capture_output=True, text=True, cwd=PROJECT_DIR
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith(expected) and "Traceback" not in done.stderr, done.stderr
+
+
 def test_a_relative_database_path_is_relative_to_where_the_load_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -66,7 +66,7 @@ def test_the_api_expects_the_migration_head() -> None:
 def test_search_entry_ids_carry_their_kind_and_follow_kind_then_id_order(sqlite_settings: object) -> None:
     import sqlite3
 
-    from app.models import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
+    from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
     from app.settings import Settings
 
     assert isinstance(sqlite_settings, Settings)
