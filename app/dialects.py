@@ -162,8 +162,8 @@ class Dialect:
         """
         p = self.placeholder
         if self.backend == "sqlite":
-            # An entry's kind is in its id (`app.search_kinds.SEARCH_KIND_CODES`), and ids follow (kind, entity
-            # id) order: matches are ranked and filtered without reading their entries.
+            # An entry's kind is in its id (`app.search_kinds.SEARCH_KIND_CODES`), and ids follow (kind,
+            # entity id) order: matches are ranked and filtered without reading their entries.
             code = f"(search_fts.rowid % {SEARCH_KIND_MODULUS})"
             codes = f" AND {code} IN ({', '.join(p for _ in kinds)})" if kinds else ""
             where = f"search_fts MATCH {p}{codes}"

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from app.pagination import ListParams, PageParams, sort_field
+from app.search_kinds import SEARCH_KINDS
 
 # Ids are lowercase, but a filter accepts any case (`Belarus` finds `belarus`).
 IDS = r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?:,[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)*$"
@@ -162,7 +163,7 @@ class ArticleParams(ListParams):
     sort: str | None = sort_field(sort_fields, default_sort)
 
 
-KIND_CHOICES = "person|unit|place|event|quote|figure|article"
+KIND_CHOICES = "|".join(SEARCH_KINDS)
 
 
 class SearchParams(PageParams):
@@ -175,6 +176,6 @@ class SearchParams(PageParams):
     )
     kind: Annotated[str, StringConstraints(pattern=f"^({KIND_CHOICES})(,({KIND_CHOICES}))*$")] | None = Field(
         None,
-        description="Only these kinds: person, unit, place, event, quote, figure, article (comma-separated).",
+        description=f"Only these kinds: {', '.join(SEARCH_KINDS)} (comma-separated).",
         examples=["quote,person"],
     )

@@ -440,7 +440,7 @@ async def search(snapshot: Snapshot, params: SearchParams, fmt: str) -> Page:
     terms = search_terms(params.q)
     if not terms:  # nothing to look for (only punctuation): nothing found
         return Page([], 0, params.limit, params.offset)
-    kinds = split_values(params.kind)  # validated against search_kinds.SEARCH_KINDS by SearchParams
+    kinds = split_values(params.kind)  # validated against SEARCH_KINDS by SearchParams
     index = snapshot.search_index
     if index is not None and index.applies(terms):
         codes = [SEARCH_KIND_CODES[kind] for kind in kinds]
