@@ -7,12 +7,12 @@ sessions default to read-only transactions.
 SQLite queries run on the event loop itself. They are short (indexed lookups that copy stored JSON), and
 a thread hop would cost more than most queries take; the time budget, enforced by SQLite's progress
 handler, bounds how long any one of them can hold the loop. When the loader swaps in a new file, the
-next request reopens: requests in flight finish on the old file. Each query checks with `fstat` on a
-descriptor of the open file: once the loader renames a new file over it, the old file has one link
-fewer (none, usually), and a file rewritten in place has a new size or time. That check needs no path
-lookup, so it costs half of a `stat` of the path; the response cache's check (`current`) is made once
-per turn of the event loop. The connection keeps SQLite's shared lock for as long as it is open, so no
-SQLite writer can change the file under a request.
+next turn of the event loop reopens: requests in flight finish on the old file. The file is checked
+with `fstat` on a descriptor of the open file, once per turn (the requests a turn handles all arrived
+before its first check): once the loader renames a new file over it, the old file has one link fewer
+(none, usually), and a file rewritten in place has a new size or time. That check needs no path lookup,
+so it costs half of a `stat` of the path. The connection keeps SQLite's shared lock for as long as it is
+open, so no SQLite writer can change the file under a request.
 """
 
 from __future__ import annotations
@@ -254,23 +254,27 @@ class SqliteDatabase:
         self._file_state = (opened.st_nlink, opened.st_mtime_ns, opened.st_size)
         return connection, info
 
-    async def current(self) -> DatasetInfo:
-        """The dataset being served, checked once per turn of the event loop. The requests a turn handles
-        all arrived before its first check, so that check is as fresh for them as one of their own; the
-        next turn checks again (a response-cache hit is otherwise little more than this system call)."""
+    def _checked(self) -> tuple[sqlite3.Connection, DatasetInfo]:
+        """`_refresh`, once per turn of the event loop. The requests a turn handles all arrived before its
+        first check, so that check is as fresh for them as one of their own; the next turn checks again
+        (a response-cache hit is otherwise little more than this system call)."""
         if not self._checked_this_turn:
-            info = self._refresh()[1]
+            checked = self._refresh()
             self._checked_this_turn = True
             asyncio.get_running_loop().call_soon(self._next_turn)
-            return info
-        assert self._info is not None  # set by the check
-        return self._info
+            return checked
+        assert self._connection is not None and self._info is not None  # set by the check
+        return self._connection, self._info
 
     def _next_turn(self) -> None:
         self._checked_this_turn = False
 
+    async def current(self) -> DatasetInfo:
+        """The dataset being served."""
+        return self._checked()[1]
+
     def snapshot(self) -> _SqliteSnapshot:
-        connection, info = self._refresh()
+        connection, info = self._checked()
         self._deadline = time.monotonic() + self.timeout
         return _SqliteSnapshot(connection, info, self.dialect, self, self.search_index)
 

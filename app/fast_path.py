@@ -5,9 +5,10 @@ indexed queries take. This middleware answers the requests that matter for throu
 GET of a list, a record by id, or a search — with the *same* parameter models, queries and response
 builders as the routes, and hands everything else to FastAPI untouched: any parameter that fails
 validation, a repeated or empty parameter, an unknown path, a format the client does not accept. Errors
-therefore always come from one place, and the routes stay the documented reference. It sits outside
-FastAPI's own layers (error, telemetry and body-size middleware), next to the response cache, so it
-renders its own problem responses, with the same functions the routes' handlers use.
+therefore always come from one place, and the routes stay the documented reference. The response cache
+(`app.http_cache`) asks it first, with a plain call rather than through ASGI messages, and hands the
+request to FastAPI's own layers (error, telemetry and body-size middleware) when it declines; it renders
+its own problem responses, with the same functions the routes' handlers use.
 `tests/test_fast_path.py` checks that both paths give byte-identical answers. On PostgreSQL it reads with
 one statement per query, each carrying the dataset version (`Database.statements`), where the routes
 open a transaction: a request whose statements saw two datasets is answered again.
@@ -15,16 +16,15 @@ open a transaction: a request whose statements saw two datasets is answered agai
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from app import errors, formats, queries, schemas
 from app.database import Database, DatasetChanged
@@ -34,7 +34,7 @@ from app.params import SearchParams
 from app.responses import json_response, list_response
 from app.routers.records import RESOURCES
 
-Handler = Callable[[Request, Database], Awaitable[Response | None]]
+Handler = Callable[..., Awaitable[Response | None]]  # (request, database, *its arguments)
 P = TypeVar("P", bound=PageParams)
 _ID = re.compile(ID_PATTERN)
 ATTEMPTS = 3
@@ -71,7 +71,7 @@ async def _list(
         return None
     async with database.statements() as snapshot:
         page = await queries.list_records(snapshot, kind, params, fmt)
-        request.scope["state"]["dataset_version"] = (await snapshot.dataset()).version
+        request.scope["state"]["dataset_version"] = snapshot.info.version  # known: a statement has run
     return list_response(request, page, out, fmt)
 
 
@@ -80,7 +80,7 @@ async def _detail(request: Request, database: Database, kind: str, ident: str) -
         return None
     async with database.statements() as snapshot:
         doc = await queries.get_record(snapshot, kind, ident)
-        request.scope["state"]["dataset_version"] = (await snapshot.dataset()).version
+        request.scope["state"]["dataset_version"] = snapshot.info.version
     return json_response(doc)
 
 
@@ -94,47 +94,42 @@ async def _search(request: Request, database: Database) -> Response | None:
     return list_response(request, page, schemas.SearchHit, fmt)
 
 
-async def _answer(handler: Handler, request: Request, database: Database) -> Response | None:
+async def _answer(
+    handler: Handler, arguments: tuple[Any, ...], request: Request, database: Database
+) -> Response | None:
     """The handler's response; asked again if a new dataset was loaded while it read (PostgreSQL): the
     second time, it reads the new one throughout. A third change in a row is reported (503)."""
     for _ in range(ATTEMPTS - 1):
-        with contextlib.suppress(DatasetChanged):
-            return await handler(request, database)
-    return await handler(request, database)
+        try:
+            return await handler(request, database, *arguments)
+        except DatasetChanged:
+            pass
+    return await handler(request, database, *arguments)
 
 
-class FastPathMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class FastPath:
+    """`await fast_path(scope)`: the response to a GET it answers, or None for FastAPI to answer."""
 
-    def _handler(self, path: str) -> Handler | None:
+    @staticmethod
+    def _handler(path: str) -> tuple[Handler, tuple[Any, ...]] | None:
         record = RECORDS.get(path)
         if record is not None:
-            kind, model, out = record
-            return lambda request, database: _list(request, database, kind, model, out)
+            return _list, record
         if path == "/search":
-            return _search
+            return _search, ()
         prefix, _, ident = path.rpartition("/")
         record = RECORDS.get(prefix)
         if record is not None and ident:
-            kind = record[0]
-            return lambda request, database: _detail(request, database, kind, ident)
+            return _detail, (record[0], ident)
         return None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = (
-            self._handler(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
-        )
-        if handler is None:
-            await self.app(scope, receive, send)
-            return
+    async def __call__(self, scope: Scope) -> Response | None:
+        found = self._handler(scope["path"]) if scope["method"] == "GET" else None
+        if found is None:
+            return None
         scope.setdefault("state", {})
-        request = Request(scope, receive)
+        request = Request(scope)
         try:
-            response = await _answer(handler, request, scope["app"].state.database)
+            return await _answer(*found, request, scope["app"].state.database)
         except Exception as exc:  # the same problem responses as the routes give, the 500 included
-            response = errors.render(request, exc) or errors.unexpected(request, exc)
-        if response is None:
-            await self.app(scope, receive, send)
-            return
-        await response(scope, receive, send)
+            return errors.render(request, exc) or errors.unexpected(request, exc)

@@ -21,6 +21,7 @@ MEDIA_TYPES = {
     "ndjson": "application/x-ndjson",
     "html": "text/html; charset=utf-8",
 }
+ENCODED_MEDIA_TYPES = {fmt: media_type.encode() for fmt, media_type in MEDIA_TYPES.items()}
 _BY_MEDIA_TYPE = {
     "application/json": "json",
     "text/csv": "csv",
@@ -62,7 +63,12 @@ def negotiate(accept: str | None, allowed: tuple[str, ...] = LIST_FORMATS) -> st
 
 
 def chosen_format(request: Request, explicit: str | None, allowed: tuple[str, ...] = LIST_FORMATS) -> str:
-    return explicit or negotiate(request.headers.get("accept"), allowed)
+    if explicit:
+        return explicit
+    for name, value in request.scope["headers"]:  # names come lower-cased (ASGI)
+        if name == b"accept":
+            return negotiate(value.decode("latin-1"), allowed)
+    return allowed[0]
 
 
 def json_envelope(docs: list[bytes], total: int, limit: int, offset: int, next_url: str | None) -> bytes:

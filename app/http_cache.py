@@ -10,12 +10,13 @@ version changes, so it never serves data from a previous load. HEAD is answered 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.database import DatabaseUnavailable
@@ -66,13 +67,6 @@ class ResponseCache:
             self.size -= len(evicted.body) + 256
 
 
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    for key, value in headers:
-        if key == name:
-            return value
-    return None
-
-
 def _matches(if_none_match: bytes, etag: bytes) -> bool:
     if if_none_match.strip() == b"*":
         return True
@@ -80,9 +74,15 @@ def _matches(if_none_match: bytes, etag: bytes) -> bool:
     return any(candidate.strip().removeprefix(b"W/") == etag for candidate in if_none_match.split(b","))
 
 
+FastPath = Callable[[Scope], Awaitable[Response | None]]
+
+
 class HttpCacheMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """The cache in front of `fast_path` (`app.fast_path`: asked first, with a plain call) and `app`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, fast_path: FastPath | None = None) -> None:
         self.app = app
+        self.fast_path = fast_path
         self.cache = ResponseCache(max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,26 +92,27 @@ class HttpCacheMiddleware:
         head = scope["method"] == "HEAD"
         if head:
             scope = dict(scope, method="GET")
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        accept = _header(headers, b"accept")
+        accept = host = if_none_match = None  # the first of each
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value if accept is None else accept
+            elif name == b"host":
+                host = value if host is None else host
+            elif name == b"if-none-match":
+                if_none_match = value if if_none_match is None else if_none_match
         try:
             fmt = negotiate(accept.decode("latin-1") if accept else None, ALL_FORMATS)
         except NotAcceptable:
             fmt = "none"
-        key = b"\x00".join(
-            (
-                scope["path"].encode("utf-8", "surrogateescape"),
-                scope["query_string"],
-                _header(headers, b"host") or b"",
-                fmt.encode(),
-            )
-        )
-        if_none_match = _header(headers, b"if-none-match")
+        path = scope["path"].encode("utf-8", "surrogateescape")
+        key = b"\x00".join((path, scope["query_string"], host or b"", fmt.encode()))
 
         version = None
         if self.cache.max_bytes:  # with the cache off (CACHE_MB=0) the version is not needed here
-            with contextlib.suppress(DatabaseUnavailable):
+            try:
                 version = (await scope["app"].state.database.current()).version
+            except DatabaseUnavailable:  # answered below (503), never cached
+                version = None
         if version is not None:
             self.cache.for_version(version)
             hit = self.cache.get(key)
@@ -119,6 +120,29 @@ class HttpCacheMiddleware:
                 await self._send(send, hit.headers, hit.body, hit.etag, if_none_match, head)
                 return
 
+        response = await self.fast_path(scope) if self.fast_path is not None else None
+        if response is None:
+            status, body, response_headers = await self._answer(scope, receive)
+        else:
+            status, body = response.status_code, bytes(response.body)
+            response_headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
+        state = scope.get("state", {})
+        built_from = state.get("dataset_version")
+        if status != 200 or built_from is None or state.get("no_store"):
+            vary = [] if state.get("no_store") else [(b"vary", b"Accept")]
+            await self._send(send, response_headers + vary, body, None, None, head, status)
+            return
+        digest = hashlib.blake2b(key, digest_size=8).hexdigest()
+        etag = f'"{built_from[:16]}-{digest}"'.encode()
+        response_headers += [(b"etag", etag), (b"cache-control", CACHE_CONTROL), (b"vary", b"Accept")]
+        if built_from == version and self.cache.max_bytes:
+            # A right-sized copy: a body made by orjson in one piece keeps orjson's whole write buffer (4 KiB
+            # and up), and the cache's bound counts the body's length.
+            self.cache.put(key, CachedResponse(response_headers, bytes(memoryview(body)), etag))
+        await self._send(send, response_headers, body, etag, if_none_match, head)
+
+    async def _answer(self, scope: Scope, receive: Receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """The inner app's status, body and headers (less `content-length`: the cache sets its own)."""
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -135,22 +159,8 @@ class HttpCacheMiddleware:
                 raise
             # The error handler has answered (and logged the error); Starlette re-raises for servers that
             # log too. Pass its problem response on instead of letting the server replace it.
-        body = b"".join(chunks)
-        response_headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
-        state = scope.get("state", {})
-        built_from = state.get("dataset_version")
-        if start.get("status") != 200 or built_from is None or state.get("no_store"):
-            vary = [] if state.get("no_store") else [(b"vary", b"Accept")]
-            await self._send(send, response_headers + vary, body, None, None, head, start.get("status", 500))
-            return
-        digest = hashlib.blake2b(key, digest_size=8).hexdigest()
-        etag = f'"{built_from[:16]}-{digest}"'.encode()
-        response_headers += [(b"etag", etag), (b"cache-control", CACHE_CONTROL), (b"vary", b"Accept")]
-        if built_from == version and self.cache.max_bytes:
-            # A right-sized copy: a body made by orjson in one piece keeps orjson's whole write buffer (4 KiB
-            # and up), and the cache's bound counts the body's length.
-            self.cache.put(key, CachedResponse(response_headers, bytes(memoryview(body)), etag))
-        await self._send(send, response_headers, body, etag, if_none_match, head)
+        headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+        return start.get("status", 500), b"".join(chunks), headers
 
     @staticmethod
     async def _send(

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 from app import __version__, errors
 from app.database import create_database
 from app.edge import EdgeMiddleware
-from app.fast_path import FastPathMiddleware
+from app.fast_path import FastPath
 from app.http_cache import HttpCacheMiddleware
 from app.logs import configure_logging
 from app.responses import document_limits
@@ -77,8 +77,9 @@ def create_app(settings: Settings | None = None, fast_path: bool = True) -> Fast
         await database.close()
 
     def outer(inner: ASGIApp) -> ASGIApp:
-        served = FastPathMiddleware(inner) if fast_path else inner
-        cached = HttpCacheMiddleware(served, max_bytes=settings.cache_mb * 1024 * 1024)
+        cached = HttpCacheMiddleware(
+            inner, max_bytes=settings.cache_mb * 1024 * 1024, fast_path=FastPath() if fast_path else None
+        )
         return EdgeMiddleware(
             cached,
             cors_origins=settings.cors_origin_list,

@@ -8,6 +8,7 @@ remembers the sort and the filters it was made for, and is refused with any othe
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -83,19 +84,21 @@ class ListParams(PageParams):
                 raise ValueError(f"unknown sort field {name!r}; use one of: {', '.join(cls.sort_fields)}")
         return ",".join(part.strip() for part in value.split(","))
 
-    def sort_spec(self) -> list[tuple[str, bool]]:
-        """[(field, descending)], with `id` appended as the tie-breaker that makes every order total."""
-        spec = [
-            (part.removeprefix("-"), part.startswith("-"))
-            for part in (self.sort or self.default_sort).split(",")
-        ]
-        if "id" not in {name for name, _ in spec}:
-            spec.append(("id", False))
-        return spec
+    def sort_spec(self) -> tuple[tuple[str, bool], ...]:
+        """((field, descending), ...), with `id` appended as the tie-breaker that makes every order total."""
+        return _sort_spec(self.sort or self.default_sort)
 
     def filter_fingerprint(self) -> str:
         canonical = orjson.dumps(self.filters(), option=orjson.OPT_SORT_KEYS, default=str)
         return hashlib.blake2b(canonical, digest_size=6).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)  # valid sort values only (checked by the model), bounded all the same
+def _sort_spec(sort: str) -> tuple[tuple[str, bool], ...]:
+    spec = [(part.removeprefix("-"), part.startswith("-")) for part in sort.split(",")]
+    if "id" not in {name for name, _ in spec}:
+        spec.append(("id", False))
+    return tuple(spec)
 
 
 def split_values(value: str | None) -> list[str]:
@@ -141,6 +144,11 @@ class Page:
     offset: int
     next_cursor: str | None = None
     next_offset: int | None = None  # for lists paged by offset only (search)
+
+    @property
+    def alone(self) -> bool:
+        """Whether it is the first and the last page: no other page to link to."""
+        return self.next_cursor is None and self.next_offset is None and self.offset <= 0
 
 
 def page_links(base_url: str, query: str, page: Page) -> dict[str, str]:

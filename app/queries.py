@@ -7,6 +7,7 @@ every value a client sends travels as a parameter.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -254,8 +255,17 @@ RESOURCES: dict[str, Resource] = {
 }
 
 
-def _order(resource: Resource, params: ListParams) -> list[tuple[SortKey, bool]]:
-    return [(key, descending) for name, descending in params.sort_spec() for key in resource.sorts[name]]
+@dataclass(frozen=True)
+class Sorting:
+    order: list[tuple[SortKey, bool]]  # (key, descending), the tie-breaking id last
+    sql: str  # the ORDER BY clause's expressions
+    key_columns: str  # the columns a cursor keeps
+
+
+@functools.lru_cache(maxsize=256)  # per kind and valid sort order: the SQL is made once
+def _sorting(kind: str, spec: tuple[tuple[str, bool], ...]) -> Sorting:
+    order = [(key, descending) for name, descending in spec for key in RESOURCES[kind].sorts[name]]
+    return Sorting(order, _order_sql(order), ", ".join(key.column for key, _ in order))
 
 
 def _null_flag(key: SortKey) -> str:
@@ -307,11 +317,10 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams, fmt: s
     resource = RESOURCES[kind]
     where = Where(snapshot.dialect)
     resource.filter(params, where)
-    filtered = bool(where.conditions)
-    count_sql, count_params = f"SELECT count(*) FROM {resource.table}{where.sql()}", list(where.params)
+    filters, filter_params = where.sql(), list(where.params)  # for the count: without the cursor's keyset
     p = snapshot.dialect.placeholder
 
-    order = _order(resource, params)
+    sorting = _sorting(kind, params.sort_spec())
     offset = params.offset
     if params.cursor is not None:
         if params.offset:
@@ -319,38 +328,48 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams, fmt: s
                 "offset", "cannot be combined with `cursor`; use one or the other", params.offset
             )
         cursor = Cursor.decode(params.cursor, params)
-        if len(cursor.keys) != len(order):
+        if len(cursor.keys) != len(sorting.order):
             raise InvalidParameter(
                 "cursor", "does not fit this sort order; start again without `cursor`", params.cursor
             )
         offset = cursor.offset
-        _keyset(order, cursor.keys, where)
-    column = "csv" if fmt == "csv" else "doc"
-    key_columns = ", ".join(key.column for key, _ in order)
+        _keyset(sorting.order, cursor.keys, where)
+    skipped = 0 if params.cursor is not None else offset  # rows the statement skips with OFFSET
+    # PostgreSQL reads each row's sort key with it (a statement is a round trip); SQLite copies every column
+    # it reads out of its pages, so it reads the key of the page's last row alone, afterwards: by the row's
+    # id past an offset, else by its position (the page's statement walked only the page).
     keys_with_rows = snapshot.dialect.keys_with_rows
-    selected = f"{column}, id, {key_columns}" if keys_with_rows else f"{column}, id"
-    sql = f"SELECT {selected} FROM {resource.table}{where.sql()} ORDER BY {_order_sql(order)} LIMIT {p}"
+    selected = "csv" if fmt == "csv" else "doc"
+    if keys_with_rows:
+        selected += f", {sorting.key_columns}"
+    elif skipped:
+        selected += ", id"
+    rows_sql = f"FROM {resource.table}{where.sql()} ORDER BY {sorting.sql} LIMIT {p}"
+    sql = f"SELECT {selected} {rows_sql}"
     values = [*where.params, params.limit + 1]
-    if params.cursor is None and offset:
+    if skipped:
         sql += f" OFFSET {p}"
-        values.append(offset)
+        values.append(skipped)
     rows = await snapshot.all(sql, values)
 
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         if keys_with_rows:
-            last_keys = list(rows[-1][2:])
-        else:  # only the last row's sort key is needed (for the cursor): it is read for that row alone
-            sql = f"SELECT {key_columns} FROM {resource.table} WHERE id = {p}"
+            last_keys = list(rows[-1][1:])
+        elif skipped:
+            sql = f"SELECT {sorting.key_columns} FROM {resource.table} WHERE id = {p}"
             last_keys = list((await snapshot.all(sql, [rows[-1][1]]))[0])
+        else:
+            sql = f"SELECT {sorting.key_columns} {rows_sql} OFFSET {p}"
+            last_keys = list((await snapshot.all(sql, [*where.params, 1, params.limit - 1]))[0])
         next_cursor = Cursor(offset + params.limit, last_keys).encode(params)
-    if not filtered:
+    if not filters:
         total = snapshot.info.counts.get(kind, 0)  # counted at load time
     elif next_cursor is None and params.cursor is None and (rows or not offset):
         total = offset + len(rows)  # the last page of an offset listing: no need to count
     else:
-        total = (await snapshot.all(count_sql, count_params))[0][0]
+        total = (await snapshot.all(f"SELECT count(*) FROM {resource.table}{filters}", filter_params))[0][0]
     # Both drivers give BLOB and bytea values as `bytes`: joined as they come.
     return Page([row[0] for row in rows], total, params.limit, offset, next_cursor)
 

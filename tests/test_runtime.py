@@ -111,7 +111,8 @@ async def test_postgres_statements_are_cut_off_at_the_budget(postgres_settings: 
 async def test_the_server_follows_the_file_it_serves_replaced_rewritten_or_removed(
     tmp_path: Path, sqlite_settings: Settings
 ) -> None:
-    """A new load renames a new file over the old one; someone may also copy one over it, or delete it."""
+    """A new load renames a new file over the old one; someone may also copy one over it, or delete it.
+    Each turn of the event loop checks the file once (the next test), so each change is read in the next."""
     real = sqlite_settings.sqlite_path
     small = synthetic_settings_in(tmp_path / "small", 3).sqlite_path
     served = tmp_path / "served.db"
@@ -130,23 +131,26 @@ async def test_the_server_follows_the_file_it_serves_replaced_rewritten_or_remov
 
     shutil.copyfile(small, tmp_path / "next.db")
     os.replace(tmp_path / "next.db", served)  # what the loader does
+    await asyncio.sleep(0)
     small_version, small_people = await version_and_people()
     assert small_version != real_version and small_people != real_people
 
     shutil.copyfile(real, served)  # rewritten in place: same file, new content
+    await asyncio.sleep(0)
     assert await version_and_people() == (real_version, real_people)
 
     served.unlink()
+    await asyncio.sleep(0)
     with pytest.raises(DatabaseUnavailable, match="no database at"):
         await version_and_people()
     await database.close()
 
 
-async def test_the_response_cache_checks_the_file_once_a_turn_of_the_event_loop(
+async def test_the_file_is_checked_once_a_turn_of_the_event_loop(
     tmp_path: Path, sqlite_settings: Settings
 ) -> None:
     """The requests one turn of the event loop handles all arrived before its first check, so they share
-    it; the next turn sees a new load."""
+    it, queries and the response cache alike; the next turn sees a new load."""
     served = tmp_path / "served.db"
     shutil.copyfile(sqlite_settings.sqlite_path, served)
     small = synthetic_settings_in(tmp_path / "small", 3).sqlite_path
@@ -156,10 +160,14 @@ async def test_the_response_cache_checks_the_file_once_a_turn_of_the_event_loop(
     shutil.copyfile(small, tmp_path / "next.db")
     os.replace(tmp_path / "next.db", served)
     assert (await database.current()).version == loaded  # the same turn
+    async with database.snapshot() as snapshot:
+        assert snapshot.info.version == loaded
+        (people,) = (await snapshot.all("SELECT count(*) FROM person"))[0]
     await asyncio.sleep(0)
     assert (await database.current()).version != loaded
-    async with database.snapshot() as snapshot:  # a query checks the file itself, every time
+    async with database.snapshot() as snapshot:
         assert snapshot.info.version != loaded
+        assert (await snapshot.all("SELECT count(*) FROM person"))[0][0] != people
     await database.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -149,6 +150,7 @@ async def test_a_new_dataset_is_ranked_from_its_own_postings(
         assert article_total > 3 and article_hits[0]["id"] == "pavel-kulazhanka"
         shutil.copyfile(synthetic, tmp_path / "next.db")
         os.replace(tmp_path / "next.db", served)  # what the loader does
+        await asyncio.sleep(0)  # the next turn of the event loop reads the new file
         assert await _search(database, q="kulazhanka") == ([], 0)
         async with _opened(served, None) as fts5:
             assert await _search(database, q="brigade") == await _search(fts5, q="brigade")
