@@ -257,14 +257,14 @@ RESOURCES: dict[str, Resource] = {
 
 @dataclass(frozen=True)
 class Sorting:
-    order: list[tuple[SortKey, bool]]  # (key, descending), the tie-breaking id last
+    order: tuple[tuple[SortKey, bool], ...]  # (key, descending), the tie-breaking id last
     sql: str  # the ORDER BY clause's expressions
     key_columns: str  # the columns a cursor keeps
 
 
 @functools.lru_cache(maxsize=256)  # per kind and valid sort order: the SQL is made once
 def _sorting(kind: str, spec: tuple[tuple[str, bool], ...]) -> Sorting:
-    order = [(key, descending) for name, descending in spec for key in RESOURCES[kind].sorts[name]]
+    order = tuple((key, descending) for name, descending in spec for key in RESOURCES[kind].sorts[name])
     return Sorting(order, _order_sql(order), ", ".join(key.column for key, _ in order))
 
 
@@ -272,7 +272,7 @@ def _null_flag(key: SortKey) -> str:
     return f"(CASE WHEN {key.column} IS NULL THEN 1 ELSE 0 END)"
 
 
-def _order_sql(order: list[tuple[SortKey, bool]]) -> str:
+def _order_sql(order: Sequence[tuple[SortKey, bool]]) -> str:
     # Unknown values (NULL) sort last in both directions, the same on both backends.
     parts = []
     for key, descending in order:
@@ -282,7 +282,7 @@ def _order_sql(order: list[tuple[SortKey, bool]]) -> str:
     return ", ".join(parts)
 
 
-def _keyset(order: list[tuple[SortKey, bool]], values: list[Any], where: Where) -> None:
+def _keyset(order: Sequence[tuple[SortKey, bool]], values: list[Any], where: Where) -> None:
     """Rows strictly after `values` in `order` (the row values of the last row of the previous page)."""
     directions = {descending for _, descending in order}
     if len(directions) == 1 and not any(key.nullable for key, _ in order):
