@@ -26,6 +26,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 import orjson
@@ -68,7 +69,14 @@ CORS_REQUEST_HEADERS = frozenset({"accept", "if-none-match", "x-request-id", "co
 CORS_EXPOSED = b"ETag, Link, X-Total-Count, X-Request-ID"
 
 
+Respond = Callable[[Scope, Receive], Awaitable[tuple[int, list[tuple[bytes, bytes]], bytes]]]
+
+
 class EdgeMiddleware:
+    """`respond`, when given, is the inner app's whole answer to a GET or HEAD as (status, headers,
+    body) (`HttpCacheMiddleware.respond`): the edge sends it itself, its own headers added, instead of
+    through a wrapped `send` — one pass fewer through two layers for most requests."""
+
     def __init__(
         self,
         app: ASGIApp,
@@ -76,8 +84,10 @@ class EdgeMiddleware:
         log_level: str = "info",
         log_format: str = "text",
         stream: TextIO | None = None,
+        respond: Respond | None = None,
     ) -> None:
         self.app = app
+        self.respond = respond
         self.any_origin = "*" in cors_origins
         self.origins = frozenset(o.encode() for o in cors_origins)
         self.log = log_level in ("info", "debug")
@@ -141,6 +151,11 @@ class EdgeMiddleware:
                 )
             elif scope["method"] == "OPTIONS" and origin is not None and preflight is not None:
                 await self._preflight(send_with_headers, allowed, preflight, scope)
+            elif self.respond is not None and scope["method"] in ("GET", "HEAD"):
+                status, headers, body = await self.respond(scope, receive)
+                headers += [*extra, *self._security(scope["path"], headers)]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:

@@ -94,19 +94,6 @@ async def _search(request: Request, database: Database) -> Response | None:
     return list_response(request, page, schemas.SearchHit, fmt)
 
 
-async def _answer(
-    handler: Handler, arguments: tuple[Any, ...], request: Request, database: Database
-) -> Response | None:
-    """The handler's response; asked again if a new dataset was loaded while it read (PostgreSQL): the
-    second time, it reads the new one throughout. A third change in a row is reported (503)."""
-    for _ in range(ATTEMPTS - 1):
-        try:
-            return await handler(request, database, *arguments)
-        except DatasetChanged:
-            pass
-    return await handler(request, database, *arguments)
-
-
 class FastPath:
     """`await fast_path(scope)`: the response to a GET it answers, or None for FastAPI to answer."""
 
@@ -127,9 +114,18 @@ class FastPath:
         found = self._handler(scope["path"]) if scope["method"] == "GET" else None
         if found is None:
             return None
+        handler, arguments = found
         scope.setdefault("state", {})
         request = Request(scope)
+        database = scope["app"].state.database
         try:
-            return await _answer(*found, request, scope["app"].state.database)
+            # Asked again if a new dataset was loaded while it read (PostgreSQL): the second time, it
+            # reads the new one throughout. A third change in a row is reported (503).
+            for _ in range(ATTEMPTS - 1):
+                try:
+                    return await handler(request, database, *arguments)
+                except DatasetChanged:
+                    pass
+            return await handler(request, database, *arguments)
         except Exception as exc:  # the same problem responses as the routes give, the 500 included
             return errors.render(request, exc) or errors.unexpected(request, exc)

@@ -75,6 +75,21 @@ def _matches(if_none_match: bytes, etag: bytes) -> bool:
 
 
 FastPath = Callable[[Scope], Awaitable[Response | None]]
+Reply = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers and body, as they are to be sent
+
+
+def _reply(
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    etag: bytes | None,
+    if_none_match: bytes | None,
+    head: bool,
+    status: int = 200,
+) -> Reply:
+    if etag is not None and if_none_match is not None and _matches(if_none_match, etag):
+        kept = [(k, v) for k, v in headers if k in (b"etag", b"cache-control", b"vary")]
+        return 304, kept, b""
+    return status, [*headers, (b"content-length", str(len(body)).encode())], b"" if head else body
 
 
 class HttpCacheMiddleware:
@@ -89,6 +104,12 @@ class HttpCacheMiddleware:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
+        status, headers, body = await self.respond(scope, receive)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def respond(self, scope: Scope, receive: Receive) -> Reply:
+        """The whole answer to a GET or HEAD: from the cache, the fast path, or the app behind."""
         head = scope["method"] == "HEAD"
         if head:
             scope = dict(scope, method="GET")
@@ -117,8 +138,7 @@ class HttpCacheMiddleware:
             self.cache.for_version(version)
             hit = self.cache.get(key)
             if hit is not None:
-                await self._send(send, hit.headers, hit.body, hit.etag, if_none_match, head)
-                return
+                return _reply(hit.headers, hit.body, hit.etag, if_none_match, head)
 
         response = await self.fast_path(scope) if self.fast_path is not None else None
         if response is None:
@@ -130,8 +150,7 @@ class HttpCacheMiddleware:
         built_from = state.get("dataset_version")
         if status != 200 or built_from is None or state.get("no_store"):
             vary = [] if state.get("no_store") else [(b"vary", b"Accept")]
-            await self._send(send, response_headers + vary, body, None, None, head, status)
-            return
+            return _reply(response_headers + vary, body, None, None, head, status)
         digest = hashlib.blake2b(key, digest_size=8).hexdigest()
         etag = f'"{built_from[:16]}-{digest}"'.encode()
         response_headers += [(b"etag", etag), (b"cache-control", CACHE_CONTROL), (b"vary", b"Accept")]
@@ -139,7 +158,7 @@ class HttpCacheMiddleware:
             # A right-sized copy: a body made by orjson in one piece keeps orjson's whole write buffer (4 KiB
             # and up), and the cache's bound counts the body's length.
             self.cache.put(key, CachedResponse(response_headers, bytes(memoryview(body)), etag))
-        await self._send(send, response_headers, body, etag, if_none_match, head)
+        return _reply(response_headers, body, etag, if_none_match, head)
 
     async def _answer(self, scope: Scope, receive: Receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """The inner app's status, body and headers (less `content-length`: the cache sets its own)."""
@@ -161,27 +180,3 @@ class HttpCacheMiddleware:
             # log too. Pass its problem response on instead of letting the server replace it.
         headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
         return start.get("status", 500), b"".join(chunks), headers
-
-    @staticmethod
-    async def _send(
-        send: Send,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-        etag: bytes | None,
-        if_none_match: bytes | None,
-        head: bool,
-        status: int = 200,
-    ) -> None:
-        if etag is not None and if_none_match is not None and _matches(if_none_match, etag):
-            kept = [(k, v) for k, v in headers if k in (b"etag", b"cache-control", b"vary")]
-            await send({"type": "http.response.start", "status": 304, "headers": kept})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"" if head else body})

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__, errors
 from app.database import create_database
@@ -63,6 +63,16 @@ class NewsfactsAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         return self.outer(super().build_middleware_stack())
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Straight into the stack, as Starlette's entry does, once it is built. FastAPI's own entry
+        would first look for telemetry, which `create_app` turns off, and a `root_path`, which we do not
+        set (a proxy's prefix comes in the scope): a check for nothing on every request."""
+        if scope["type"] == "http" and self.middleware_stack is not None and not self.root_path:
+            scope["app"] = self
+            await self.middleware_stack(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
 
 def create_app(settings: Settings | None = None, fast_path: bool = True) -> FastAPI:
     """The app; `fast_path=False` leaves every request to FastAPI's routes (the tests compare the two)."""
@@ -85,6 +95,7 @@ def create_app(settings: Settings | None = None, fast_path: bool = True) -> Fast
             cors_origins=settings.cors_origin_list,
             log_level=settings.log_level,
             log_format=settings.log_format,
+            respond=cached.respond,
         )
 
     app = NewsfactsAPI(

@@ -136,7 +136,7 @@ class Cursor:
         return cls(offset, keys)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: not frozen, which costs a call per field to build
 class Page:
     docs: list[bytes]  # the items, each encoded for the response: JSON, or a CSV line for CSV
     total: int
