@@ -163,6 +163,7 @@ class SqliteDatabase:
     _deadline: float = 0.0
     _path_text: str = ""
     _checked_this_turn: bool = False
+    _snapshot: _SqliteSnapshot | None = None
 
     def __post_init__(self) -> None:
         self._path_text = str(self.path)
@@ -276,7 +277,11 @@ class SqliteDatabase:
     def snapshot(self) -> _SqliteSnapshot:
         connection, info = self._checked()
         self._deadline = time.monotonic() + self.timeout
-        return _SqliteSnapshot(connection, info, self.dialect, self, self.search_index)
+        snapshot = self._snapshot  # the same for every request until the file changes: made once
+        if snapshot is None or snapshot.connection is not connection or snapshot.info is not info:
+            snapshot = _SqliteSnapshot(connection, info, self.dialect, self, self.search_index)
+            self._snapshot = snapshot
+        return snapshot
 
     statements = snapshot  # one file, read under its lock: every snapshot is consistent and costs nothing
 

@@ -130,3 +130,12 @@ async def test_any_query_gets_the_same_answer_from_both_paths(
 ) -> None:
     url = str(httpx.URL("/people", params=query))
     await _same(fast, routes, url, {})
+
+
+@given(query=st.text(alphabet=st.sampled_from("ab=&;+% 2Fé"), max_size=12))
+def test_the_fast_path_reads_a_query_string_as_parse_qsl_does(query: str) -> None:
+    from urllib.parse import parse_qsl
+
+    from app.fast_path import query_pairs
+
+    assert query_pairs(query) == parse_qsl(query, keep_blank_values=True)
