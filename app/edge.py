@@ -32,6 +32,8 @@ from typing import TextIO
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http_cache import Reply
+
 MAX_TARGET = 8 * 1024
 MAX_HEADERS = 16 * 1024
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
@@ -69,7 +71,7 @@ CORS_REQUEST_HEADERS = frozenset({"accept", "if-none-match", "x-request-id", "co
 CORS_EXPOSED = b"ETag, Link, X-Total-Count, X-Request-ID"
 
 
-Respond = Callable[[Scope, Receive], Awaitable[tuple[int, list[tuple[bytes, bytes]], bytes]]]
+Respond = Callable[[Scope, Receive], Awaitable[Reply]]
 
 
 class EdgeMiddleware:
