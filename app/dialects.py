@@ -10,6 +10,7 @@ Names are folded in Python (`app.folding`) on both, so name matching is identica
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -118,6 +119,12 @@ def search_terms(query: str) -> list[str]:
     return [word for word in _WORD.findall(fold(query)) if word != "_"][:32]
 
 
+@functools.cache  # a few separators, asked for on every list request
+def _sql_text(value: bytes) -> str:
+    """A string in SQL, written with `char()` (control characters and quotes need no escaping)."""
+    return f"char({', '.join(str(byte) for byte in value)})" if value else "''"
+
+
 @dataclass(frozen=True)
 class Dialect:
     backend: Backend
@@ -132,6 +139,18 @@ class Dialect:
         PostgreSQL a statement is a round trip, which costs more than the columns; SQLite copies every
         column it reads out of its pages, so it reads the key of the page's last row alone, afterwards."""
         return self.backend == "postgresql"
+
+    def joined_items_sql(self, column: str, separator: bytes, rows_sql: str) -> str | None:
+        """SQLite: a page's items joined in the database, as one value, and how many there are; `rows_sql`
+        is the page's `FROM … ORDER BY … LIMIT ?`. Python then makes one object, not two per row: ~2.5 µs
+        less for a speaker's 27 quotes, a third of a 500-row CSV page's time. A subquery with a `LIMIT` is
+        run as a co-routine in its own order, and `group_concat` takes its rows as they come
+        (`tests/test_runtime.py` checks the plan). None on PostgreSQL, which sends the rows with their
+        keys (`keys_with_rows`)."""
+        if self.backend != "sqlite":
+            return None
+        joiner = _sql_text(separator)
+        return f"SELECT CAST(group_concat({column}, {joiner}) AS BLOB), count(*) FROM (SELECT {column} {rows_sql})"
 
     def fts_query(self, terms: list[str], body_only: bool = False) -> str:
         """Every term must match, each as a prefix (`ukrain` finds Ukraine and Ukrainians)."""

@@ -71,9 +71,15 @@ def chosen_format(request: Request, explicit: str | None, allowed: tuple[str, ..
     return allowed[0]
 
 
+# What separates a page's items in each format's body. The pages of SQLite lists come joined with it
+# already (`app.queries.list_records`): one piece, which the functions below join as they would the items.
+ITEM_SEPARATORS = {"json": b",", "ndjson": b"\n", "csv": b""}  # a CSV line ends with its newline
+
+
 def json_envelope(docs: list[bytes], total: int, limit: int, offset: int, next_url: str | None) -> bytes:
     # The items are stored JSON; joining bytes is all the serialising a list needs. One join, so the
-    # items (tens of kB) are copied once: the envelope's head and tail ride on the first and last item.
+    # items (tens of kB) are copied once: the envelope's head and tail ride on the first and last item,
+    # or around the one piece of items joined already.
     head = b'{"items":['
     tail = b"".join(
         (
@@ -90,16 +96,18 @@ def json_envelope(docs: list[bytes], total: int, limit: int, offset: int, next_u
     )
     if not docs:
         return head + tail
+    if len(docs) == 1:
+        return b"".join((head, docs[0], tail))
     parts = docs.copy()
     parts[0] = head + parts[0]
     parts[-1] = parts[-1] + tail
-    return b",".join(parts)
+    return ITEM_SEPARATORS["json"].join(parts)
 
 
 def ndjson(docs: list[bytes]) -> bytes:
-    return b"\n".join([*docs, b""])  # a newline after each item, the items copied once
+    return ITEM_SEPARATORS["ndjson"].join([*docs, b""])  # a newline after each item, the items copied once
 
 
 def csv_body(lines: list[bytes], model: type[BaseModel]) -> bytes:
     """A CSV document: the model's header, then one stored or freshly made line per item."""
-    return b"".join((csv_header(model), *lines))
+    return b"".join((csv_header(model), *lines))  # each line ends with its own newline

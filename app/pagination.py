@@ -138,7 +138,9 @@ class Cursor:
 
 @dataclass(slots=True)  # one per request: not frozen, which costs a call per field to build
 class Page:
-    docs: list[bytes]  # the items, each encoded for the response: JSON, or a CSV line for CSV
+    # The items encoded for the response (JSON, or a CSV line for CSV): one piece each, or, from SQLite's
+    # lists, all in one piece joined by the format's separator (`formats.ITEM_SEPARATORS`).
+    docs: list[bytes]
     total: int
     limit: int
     offset: int

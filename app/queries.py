@@ -18,6 +18,7 @@ from app.database import Snapshot
 from app.dialects import Dialect, like_pattern, search_terms
 from app.errors import InvalidParameter, NotFound
 from app.folding import fold
+from app.formats import ITEM_SEPARATORS
 from app.pagination import Cursor, ListParams, Page, split_values
 from app.params import SearchParams
 from app.schemas import SearchHit
@@ -335,43 +336,50 @@ async def list_records(snapshot: Snapshot, kind: str, params: ListParams, fmt: s
         offset = cursor.offset
         _keyset(sorting.order, cursor.keys, where)
     skipped = 0 if params.cursor is not None else offset  # rows the statement skips with OFFSET
-    # PostgreSQL reads each row's sort key with it (a statement is a round trip); SQLite copies every column
-    # it reads out of its pages, so it reads the key of the page's last row alone, afterwards: by the row's
-    # id past an offset, else by its position (the page's statement walked only the page).
-    keys_with_rows = snapshot.dialect.keys_with_rows
-    selected = "csv" if fmt == "csv" else "doc"
-    if keys_with_rows:
-        selected += f", {sorting.key_columns}"
-    elif skipped:
-        selected += ", id"
+    column = "csv" if fmt == "csv" else "doc"
     rows_sql = f"FROM {resource.table}{where.sql()} ORDER BY {sorting.sql} LIMIT {p}"
-    sql = f"SELECT {selected} {rows_sql}"
-    values = [*where.params, params.limit + 1]
-    if skipped:
-        sql += f" OFFSET {p}"
-        values.append(skipped)
-    rows = await snapshot.all(sql, values)
-
-    next_cursor = None
-    if len(rows) > params.limit:
-        rows = rows[: params.limit]
-        if keys_with_rows:
-            last_keys = list(rows[-1][1:])
-        elif skipped:
-            sql = f"SELECT {sorting.key_columns} FROM {resource.table} WHERE id = {p}"
-            last_keys = list((await snapshot.all(sql, [rows[-1][1]]))[0])
-        else:
+    joined_sql = (
+        None if skipped else snapshot.dialect.joined_items_sql(column, ITEM_SEPARATORS[fmt], rows_sql)
+    )
+    last_keys = None  # the sort key of the page's last row, when another page follows
+    if joined_sql is not None:
+        # SQLite, from the start or a cursor: the page's items come joined, in one value. Only a full page
+        # needs its last row's key, read with the row after it (whose presence says a page follows).
+        ((joined, found),) = await snapshot.all(joined_sql, [*where.params, params.limit])
+        docs = [joined] if found else []
+        if found == params.limit:
             sql = f"SELECT {sorting.key_columns} {rows_sql} OFFSET {p}"
-            last_keys = list((await snapshot.all(sql, [*where.params, 1, params.limit - 1]))[0])
-        next_cursor = Cursor(offset + params.limit, last_keys).encode(params)
+            keys = await snapshot.all(sql, [*where.params, 2, params.limit - 1])
+            last_keys = list(keys[0]) if len(keys) == 2 else None
+    else:
+        # PostgreSQL reads each row's sort key with it (a statement is a round trip); SQLite, past an
+        # offset, each row's id, and the last one's key by that id afterwards.
+        keys_with_rows = snapshot.dialect.keys_with_rows
+        selected = f"{column}, {sorting.key_columns}" if keys_with_rows else f"{column}, id"
+        sql = f"SELECT {selected} {rows_sql}"
+        values = [*where.params, params.limit + 1]
+        if skipped:
+            sql += f" OFFSET {p}"
+            values.append(skipped)
+        rows = await snapshot.all(sql, values)
+        if len(rows) > params.limit:
+            rows = rows[: params.limit]
+            if keys_with_rows:
+                last_keys = list(rows[-1][1:])
+            else:
+                sql = f"SELECT {sorting.key_columns} FROM {resource.table} WHERE id = {p}"
+                last_keys = list((await snapshot.all(sql, [rows[-1][1]]))[0])
+        # Both drivers give BLOB and bytea values as `bytes`: joined as they come.
+        docs, found = [row[0] for row in rows], len(rows)
+
+    next_cursor = None if last_keys is None else Cursor(offset + params.limit, last_keys).encode(params)
     if not filters:
         total = snapshot.info.counts.get(kind, 0)  # counted at load time
-    elif next_cursor is None and params.cursor is None and (rows or not offset):
-        total = offset + len(rows)  # the last page of an offset listing: no need to count
+    elif next_cursor is None and params.cursor is None and (found or not offset):
+        total = offset + found  # the last page of an offset listing: no need to count
     else:
         total = (await snapshot.all(f"SELECT count(*) FROM {resource.table}{filters}", filter_params))[0][0]
-    # Both drivers give BLOB and bytea values as `bytes`: joined as they come.
-    return Page([row[0] for row in rows], total, params.limit, offset, next_cursor)
+    return Page(docs, total, params.limit, offset, next_cursor)
 
 
 async def get_record(snapshot: Snapshot, kind: str, ident: str) -> bytes:

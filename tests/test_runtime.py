@@ -47,7 +47,9 @@ async def test_a_speakers_quotes_and_csv_pages_are_read_from_an_index_alone(
     sqlite_settings: Settings,
 ) -> None:
     """On SQLite the two quote lists that matter most read no table row (migration 0004): one speaker's
-    quotes come from an index holding their documents, CSV pages in list order from one holding the lines."""
+    quotes come from an index holding their documents, CSV pages in list order from one holding the lines.
+    The rows go in index order, as a co-routine (no sort), to `group_concat`: a page's items arrive as one
+    value, joined as the response joins them."""
     database = SqliteDatabase(sqlite_settings.sqlite_path, timeout=5)
     statements: list[str] = []
     async with database.snapshot() as snapshot:
@@ -66,14 +68,16 @@ async def test_a_speakers_quotes_and_csv_pages_are_read_from_an_index_alone(
         lines = await snapshot.all("SELECT csv FROM quote NOT INDEXED ORDER BY article_id, start, id LIMIT 3")
     await database.close()
     assert plans == [
-        "SEARCH quote USING COVERING INDEX ix_quote_speaker_page (speaker_id=?)",
-        "SCAN quote USING COVERING INDEX ix_quote_position_csv",
+        "CO-ROUTINE (subquery-1) SEARCH quote USING COVERING INDEX ix_quote_speaker_page (speaker_id=?) "
+        "SCAN (subquery-1)",
+        "CO-ROUTINE (subquery-1) SCAN quote USING COVERING INDEX ix_quote_position_csv SCAN (subquery-1)",
     ]
-    assert [orjson.loads(doc)["text"] for doc in by_speaker.docs] == [
+    assert [item["text"] for item in orjson.loads(b"[" + b",".join(by_speaker.docs) + b"]")] == [
         "Without an independent Ukraine, there will be no independent Belarus",
         "Ukraine is my first stop. The second stop will be Belarus.",
     ]
-    assert csv_page.docs == [line for (line,) in lines]
+    assert b"".join(csv_page.docs) == b"".join(line for (line,) in lines)
+    assert csv_page.next_cursor is not None
 
 
 @pytest.fixture(scope="module")

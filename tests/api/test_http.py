@@ -40,6 +40,27 @@ async def test_last_page_has_no_next(client: httpx.AsyncClient) -> None:
     assert 'rel="next"' not in last.headers["link"] and 'rel="prev"' in last.headers["link"]
 
 
+async def test_a_page_exactly_as_long_as_the_matches_is_the_last(client: httpx.AsyncClient) -> None:
+    """Pavel Kulazhanka is quoted twice: a page of two holds both and links nowhere; a page of one links
+    to the second, in every format."""
+    both = await client.get("/quotes", params={"speaker": "pavel-kulazhanka", "limit": 2})
+    assert (both.json()["total"], both.json()["next"], len(items(both))) == (2, None, 2)
+    assert "link" not in both.headers
+    first = await client.get("/quotes", params={"speaker": "pavel-kulazhanka", "limit": 1})
+    assert first.json()["total"] == 2 and 'rel="next"' in first.headers["link"]
+    second = (await client.get(first.json()["next"])).json()
+    assert [q["text"] for q in items(first) + second["items"]] == [
+        "Without an independent Ukraine, there will be no independent Belarus",
+        "Ukraine is my first stop. The second stop will be Belarus.",
+    ]
+    assert (second["total"], second["next"]) == (2, None)
+    lines = await client.get(
+        "/quotes", params={"speaker": "pavel-kulazhanka", "limit": 2, "format": "ndjson"}
+    )
+    assert [orjson.loads(line)["id"] for line in lines.text.splitlines()] == ids(both)
+    assert lines.text.endswith("\n") and not lines.text.endswith("\n\n")
+
+
 async def test_offset_past_the_end_is_an_empty_page(client: httpx.AsyncClient) -> None:
     body = (await client.get("/places", params={"offset": 1000})).json()
     assert body["items"] == [] and body["next"] is None and body["total"] == 18
