@@ -388,9 +388,12 @@ class PostgresDatabase:
         options = (
             f"{given_options} -c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
         )
+        # A pool of a fixed size, opened in the background at start: a pool that grew under load made the
+        # first burst of requests wait for new connections (p99 7.7–12.4 ms in a cold list's first 8 s
+        # against 5.2–5.6 in the next 8, and 43 ms once; BENCH.md, nineteenth round).
         self.pool = AsyncConnectionPool(
             self.conninfo,
-            min_size=1,
+            min_size=pool_size,
             max_size=pool_size,
             kwargs={"options": options, "autocommit": True, "application_name": "newsfacts"},
             configure=self._configure,

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
         description="SQLite: memory per worker for the searched words' postings, which search ranks in "
         "memory (0: FTS5 ranks every search).",
     )
-    db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per worker.")
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="PostgreSQL connections per worker, opened at start and kept."
+    )
     limit_concurrency: int = Field(
         256, ge=1, description="Connections and requests a worker handles at once; beyond it, 503."
     )

@@ -322,6 +322,29 @@ async def test_a_request_whose_statements_straddle_a_load_is_answered_again_from
 
 
 @pytest.mark.anyio
+async def test_the_pool_opens_its_connections_at_start_and_keeps_them(loaded_schema: Settings) -> None:
+    """A new replica's first burst of requests does not wait for connections to be made: the pool opens
+    DB_POOL_SIZE of them in the background as it starts, and answering does not open more."""
+    db = database.create_database(loaded_schema.model_copy(update={"db_pool_size": 3}))
+    assert isinstance(db, database.PostgresDatabase)
+    await db.open()
+    try:
+        await db.pool.wait(timeout=10)  # full: all of its connections made
+        assert (db.pool.get_stats()["pool_size"], db.pool.get_stats()["pool_available"]) == (3, 3)
+        async with db.statements() as snapshot:
+            rows = await snapshot.all(
+                "SELECT text FROM quote WHERE speaker_id = %s ORDER BY start", ["pavel-kulazhanka"]
+            )
+        assert [text for (text,) in rows] == [
+            "Without an independent Ukraine, there will be no independent Belarus",
+            "Ukraine is my first stop. The second stop will be Belarus.",
+        ]
+        assert db.pool.get_stats()["pool_size"] == 3
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
 async def test_an_empty_page_is_labelled_with_the_dataset_it_was_read_from(loaded_schema: Settings) -> None:
     version = _counts(loaded_schema.database_url)[1]
     async for client in api_client(loaded_schema):
