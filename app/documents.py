@@ -391,7 +391,7 @@ def tables(facts: Facts) -> Iterator[Part]:
 
     # The quotes, the largest table and the slowest to build, next: the writing process builds their
     # indexes (seconds on a big corpus, and only once the table is complete) while the other tables are
-    # built, instead of after the last of them (BENCH.md, sixteenth round).
+    # built, instead of after the last of them (BENCH-HISTORY.md, sixteenth round).
     found: list[tuple[str, str, str]] = []  # (id, label, body) of each record, in id order
     for ident in sorted(entities["quote"]):
         doc = quote_doc(facts, entities["quote"][ident])

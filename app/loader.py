@@ -43,7 +43,7 @@ log = logging.getLogger("newsfacts.loader")
 
 # Rows go to the writing process (and to PostgreSQL's COPY) this many at a time. 4,000 quote rows pickle
 # to ~8 MB, a buffer glibc reuses from one message to the next; at 20,000 (~40 MB) each message took fresh
-# pages from the kernel on both sides, and pickling a quote cost three times as much (BENCH.md, tenth round).
+# pages from the kernel on both sides, and pickling a quote cost three times as much (BENCH-HISTORY.md, tenth round).
 CHUNK = 4_000
 
 

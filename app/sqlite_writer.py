@@ -142,7 +142,7 @@ def _open(path: str) -> tuple[sqlite3.Connection, dict[str, list[str]]]:
     # 16 KiB pages, not 4: the quote lists' covering indexes (migration 0004) hold ~1 kB entries, which in
     # 4 KiB pages would each spill to an overflow page; a 500-line CSV page reads ~30 pages, not ~115.
     # Larger pages cost every lookup by id more (each read copies a whole page): 32 KiB ones gave CSV
-    # pages ~3 % more and details ~3 % less (BENCH.md, eleventh round). Set before anything is written.
+    # pages ~3 % more and details ~3 % less (BENCH-HISTORY.md, eleventh round). Set before anything is written.
     connection.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     # The file is private until renamed into place, so durability per statement buys nothing.
     connection.execute("PRAGMA journal_mode = OFF")
@@ -165,7 +165,7 @@ def _open(path: str) -> tuple[sqlite3.Connection, dict[str, list[str]]]:
     for index, _ in SQLITE_FULL_TEXT.values():
         # FTS5 writes what it has gathered as a new segment of its index once it holds `hashsize` bytes
         # (1 MB by default), and merges segments as they pile up (`automerge`). Gathering more and merging
-        # once, at the end (`_finish`), costs the writer no more (BENCH.md, fourteenth round) and leaves
+        # once, at the end (`_finish`), costs the writer no more (BENCH-HISTORY.md, fourteenth round) and leaves
         # one segment: a search then sets its query up in one place instead of ~10.
         _fts_option(connection, index, "hashsize", FTS_HASH_BYTES)
         _fts_option(connection, index, "automerge", 0)

@@ -155,7 +155,7 @@ def test_each_record_stores_the_csv_line_its_document_makes(real_db: Path) -> No
 
 
 def test_the_file_is_written_in_16_kib_pages_and_is_sound(real_db: Path) -> None:
-    """Large pages are a reading choice (index entries of ~1 kB fit in them: BENCH.md); the file
+    """Large pages are a reading choice (index entries of ~1 kB fit in them: BENCH-HISTORY.md); the file
     must still be one SQLite checks clean, its indexes included: Julie Fischer's quote by its speaker."""
     with _db(real_db) as connection:
         assert connection.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,) == (16_384,)
