@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from app.dialects import Dialect
-from app.search_index import CONNECT_SQL, SearchIndex
+from app.search_index import CONNECT_SQL, PostgresSearchIndex, SearchIndex
 from app.settings import Settings
 from app.transport import send_overdue
 
@@ -79,7 +79,12 @@ class Snapshot(Protocol):
 
     @property
     def search_index(self) -> SearchIndex | None:
-        """Full-text ranking in memory (SQLite), or None: the database ranks."""
+        """Full-text ranking in memory, or None: the database ranks."""
+        ...
+
+    @property
+    def known_info(self) -> DatasetInfo | None:
+        """The dataset read, if known without asking (not by `Database.statements` before the first)."""
         ...
 
     @property
@@ -136,6 +141,10 @@ class _SqliteSnapshot(contextlib.AbstractAsyncContextManager["_SqliteSnapshot"])
 
     async def __aexit__(self, *exc_info: object) -> None:
         return None
+
+    @property
+    def known_info(self) -> DatasetInfo:
+        return self.info
 
     async def dataset(self) -> DatasetInfo:
         return self.info
@@ -307,7 +316,11 @@ class _PostgresSnapshot:
     connection: Any
     info: DatasetInfo
     dialect: Dialect
-    search_index: None = None
+    search_index: SearchIndex | None
+
+    @property
+    def known_info(self) -> DatasetInfo:
+        return self.info
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await _fetch(self.connection, sql, params)
@@ -333,8 +346,12 @@ class _StampedSnapshot:
     connection: Any
     owner: PostgresDatabase
     dialect: Dialect
+    search_index: SearchIndex | None
     _info: DatasetInfo | None = None
-    search_index: None = None
+
+    @property
+    def known_info(self) -> DatasetInfo | None:
+        return self._info
 
     @property
     def info(self) -> DatasetInfo:
@@ -368,7 +385,12 @@ class _StampedSnapshot:
 
 class PostgresDatabase:
     def __init__(
-        self, url: str, timeout: float, pool_size: int, expected_revision: str | None = None
+        self,
+        url: str,
+        timeout: float,
+        pool_size: int,
+        expected_revision: str | None = None,
+        search_index: SearchIndex | None = None,
     ) -> None:
         from psycopg_pool import AsyncConnectionPool
         from sqlalchemy.engine import make_url
@@ -383,6 +405,7 @@ class PostgresDatabase:
         self.display = sa_url.render_as_string(hide_password=True)
         self.dialect = Dialect("postgresql")
         self.expected_revision = expected_revision
+        self.search_index = search_index
         self._info: DatasetInfo | None = None
         # Read-only by default and bounded in time, for every connection the pool hands out.
         options = (
@@ -469,18 +492,23 @@ class PostgresDatabase:
         # One repeatable-read transaction: a load committing mid-request is not seen half-way.
         async with self._connection() as connection, connection.transaction():
             info = await self._read_info(connection)
-            yield _PostgresSnapshot(connection, info, self.dialect)
+            yield _PostgresSnapshot(connection, info, self.dialect, self.search_index)
 
     @contextlib.asynccontextmanager
     async def statements(self) -> AsyncIterator[Snapshot]:
         async with self._connection() as connection:
-            yield _StampedSnapshot(connection, self, self.dialect)
+            yield _StampedSnapshot(connection, self, self.dialect, self.search_index)
 
 
 def create_database(settings: Settings, expected_revision: str | None = None) -> Database:
+    budget = settings.search_index_mb * 1024 * 1024
     if settings.backend == "sqlite":
-        index = SearchIndex(settings.search_index_mb * 1024 * 1024) if settings.search_index_mb else None
+        index = SearchIndex(budget) if budget else None
         return SqliteDatabase(settings.sqlite_path, settings.request_timeout, expected_revision, index)
     return PostgresDatabase(
-        settings.database_url, settings.request_timeout, settings.db_pool_size, expected_revision
+        settings.database_url,
+        settings.request_timeout,
+        settings.db_pool_size,
+        expected_revision,
+        PostgresSearchIndex(budget) if budget else None,
     )

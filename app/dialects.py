@@ -38,6 +38,8 @@ BACKEND_OBJECTS = frozenset(
         "document",
         "ix_quote_speaker_page",  # SQLite's covering indexes of quote lists (migration 0004)
         "ix_quote_position_csv",
+        "search_word",  # PostgreSQL's words and lengths for ranking in memory (migration 0005)
+        "search_length",
     }
 )
 
@@ -83,6 +85,27 @@ POSTGRES_SEARCH_DROP = [
 ]
 
 
+# PostgreSQL: what ranking in memory reads (`app.search_index.PostgresSearchIndex`), written by each load
+# from the `document` column once its rows are in (migration 0005 says why): each word's entries and its
+# weighted occurrences in each (10 in a label, A; 1 in a body, B), and each entry's length in words, as
+# arrays of big-endian 4-byte integers (`int4send`). ~6 s for the benchmark's million facts.
+POSTGRES_SEARCH_WORDS = [
+    "DELETE FROM search_word",
+    "DELETE FROM search_length",
+    "INSERT INTO search_word (word, entries, counts) "
+    "SELECT w.lexeme, string_agg(int4send(s.id), ''::bytea ORDER BY s.id), "
+    "string_agg(int4send(10 * cardinality(array_positions(w.weights, 'A')) "
+    "+ cardinality(array_positions(w.weights, 'B'))), ''::bytea ORDER BY s.id) "
+    "FROM search_entry s, unnest(s.document) AS w GROUP BY w.lexeme",
+    "INSERT INTO search_length (entries, lengths) "
+    "SELECT coalesce(string_agg(int4send(s.id), ''::bytea ORDER BY s.id), ''::bytea), "
+    "coalesce(string_agg(int4send(s.length), ''::bytea ORDER BY s.id), ''::bytea) FROM ("
+    "SELECT id, (SELECT coalesce(sum(cardinality(w.positions)), 0)::int FROM unnest(document) AS w) AS length "
+    "FROM search_entry) AS s",
+]
+POSTGRES_SEARCH_TABLES = ("search_word", "search_length")
+
+
 def search_ddl(backend: str) -> list[str]:
     return SQLITE_SEARCH_DDL if backend == "sqlite" else POSTGRES_SEARCH_DDL
 
@@ -109,6 +132,11 @@ _BOOST_SQL = (
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MARK_START, MARK_END = "<mark>", "</mark>"
+_HEADLINE = (  # PostgreSQL's snippet of a hit (`query`: its tsquery)
+    "ts_headline('newsfacts', s.label || E'\\n' || s.body, {query}, "
+    f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1, "
+    'FragmentDelimiter=" … "\')'
+)
 
 
 def search_terms(query: str) -> list[str]:
@@ -203,10 +231,6 @@ class Dialect:
         kind_filter = f" AND s.kind IN ({', '.join(p for _ in kinds)})" if kinds else ""
         where = f"s.document @@ to_tsquery('newsfacts', {p}){kind_filter}"
         count = f"SELECT count(*) FROM search_entry s WHERE {where}"
-        headline = (
-            f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1, "
-            'FragmentDelimiter=" … "\''
-        )
         # Matches are scored first (`OFFSET 0` keeps that subquery as it is), so the window that counts
         # them holds narrow rows, not labels, bodies and documents (which spilled to disk); only the page's
         # hits are read again for their labels and snippets.
@@ -217,7 +241,7 @@ class Dialect:
         )
         ranked = (
             "SELECT s.kind, s.entity_id, s.label, hit.score, "
-            f"ts_headline('newsfacts', s.label || E'\\n' || s.body, hit.query, {headline}), hit.total FROM ("
+            f"{_HEADLINE.format(query='hit.query')}, hit.total FROM ("
             f"SELECT m.*, count(*) OVER () AS total FROM ({scored}) AS m "
             f"ORDER BY m.score DESC, m.kind, m.entity_id LIMIT {p} OFFSET {p}) AS hit "
             "JOIN search_entry s ON s.id = hit.id "
@@ -226,13 +250,22 @@ class Dialect:
         return count, ranked
 
     def snippets_sql(self, hits: int) -> str:
-        """SQLite: the entries and snippets of a page of `hits` ranked entries, as (id, kind, entity id,
-        label, snippet). Parameters: the query, the lowest and the highest id, then the ids.
+        """The entries and snippets of a page of `hits` entries ranked in memory (`app.search_index`), as
+        (id, kind, entity id, label, snippet). Parameters: the query, the lowest and the highest id, then
+        the ids.
 
-        FTS5 sets a query up once per scan, and for prefixes that means merging every matching word's
-        list: one scan over the hits' id range costs less than a lookup per hit, each set up anew.
+        SQLite: FTS5 sets a query up once per scan, and for prefixes that means merging every matching
+        word's list: one scan over the hits' id range costs less than a lookup per hit, each set up anew.
+        PostgreSQL: the page's rows by id, each with its headline.
         """
-        ids = ", ".join("?" for _ in range(hits))
+        p = self.placeholder
+        ids = ", ".join(p for _ in range(hits))
+        if self.backend == "postgresql":
+            tsquery = f"to_tsquery('newsfacts', {p})"
+            return (
+                f"SELECT s.id, s.kind, s.entity_id, s.label, {_HEADLINE.format(query=tsquery)} "
+                f"FROM search_entry s WHERE s.id BETWEEN {p} AND {p} AND s.id IN ({ids})"
+            )
         return (
             f"SELECT search_fts.rowid, e.kind, e.entity_id, e.label, "
             f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "

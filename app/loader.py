@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import documents
 from app.dataset import Dataset, Progress, build_dataset
+from app.dialects import POSTGRES_SEARCH_TABLES, POSTGRES_SEARCH_WORDS
 from app.models import TABLE_ORDER
 from app.revision import SCHEMA_REVISION
 from app.settings import PROJECT_DIR, Settings
@@ -342,6 +343,10 @@ def _write_postgres(dataset: Dataset, url: str, progress: Progress | None) -> No
                         copy.write_row(row)
 
             _insert_all(dataset, insert, progress)
+            for number, statement in enumerate(POSTGRES_SEARCH_WORDS, start=1):
+                connection.exec_driver_sql(statement)
+                if progress:
+                    progress("indexing words", number, len(POSTGRES_SEARCH_WORDS))
             connection.exec_driver_sql("ANALYZE")  # statistics for the new rows from the moment they show
             _point_of_no_return()  # the commit
     except DBAPIError as exc:
@@ -369,10 +374,11 @@ def _vacuum(engine: Engine, progress: Progress | None) -> None:
     try:
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            for number, name in enumerate(TABLE_ORDER, start=1):
+            tables = (*TABLE_ORDER, *POSTGRES_SEARCH_TABLES)
+            for number, name in enumerate(tables, start=1):
                 connection.exec_driver_sql(f'VACUUM (ANALYZE) "{name}"')
                 if progress:
-                    progress("clearing old rows", number, len(TABLE_ORDER))
+                    progress("clearing old rows", number, len(tables))
     except DBAPIError as exc:
         log.warning("the load is done, but clearing the old rows failed (autovacuum will): %s", exc.orig)
 

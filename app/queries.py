@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from app.database import Snapshot
+from app.database import DatasetChanged, Snapshot
 from app.dialects import Dialect, like_pattern, search_terms
 from app.errors import InvalidParameter, NotFound
 from app.folding import fold
@@ -432,13 +432,16 @@ PATHS = {  # the URL path of each kind's list
 
 async def _entries_and_snippets(
     snapshot: Snapshot, query: str, ranked: Sequence[tuple[Any, ...]]
-) -> list[tuple[Any, ...]]:
-    """SQLite ranks entry ids alone; the page's entries and snippets come in one more statement."""
+) -> dict[int, tuple[Any, ...]]:
+    """The page's entries and snippets by id, for entry ids ranked alone: (kind, entity id, label, snippet)."""
     if not ranked:
-        return []
+        return {}
     ids = [hit for hit, _ in ranked]
     sql = snapshot.dialect.snippets_sql(len(ids))
-    found = {row[0]: row[1:] for row in await snapshot.all(sql, [query, min(ids), max(ids), *ids])}
+    return {row[0]: row[1:] for row in await snapshot.all(sql, [query, min(ids), max(ids), *ids])}
+
+
+def _hits(ranked: Sequence[tuple[Any, ...]], found: dict[int, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(*found[hit][:3], score, found[hit][3]) for hit, score in ranked]
 
 
@@ -456,14 +459,15 @@ async def _ranked_in_database(
     if not ranked and offset:  # nothing matches, or the offset is past the last match
         total = (await snapshot.all(count_sql, count_params))[0][0]
     if dialect.backend == "sqlite":
-        return await _entries_and_snippets(snapshot, query, [row[:2] for row in ranked]), total
+        hits = [row[:2] for row in ranked]
+        return _hits(hits, await _entries_and_snippets(snapshot, query, hits)), total
     return [row[:-1] for row in ranked], total
 
 
 async def search(snapshot: Snapshot, params: SearchParams, fmt: str) -> Page:
     """One page of ranked hits, each as a CSV line for `csv` and as JSON otherwise; paged by offset (a
-    relevance order has no stable keyset). On SQLite the matches are ranked in memory where the query's
-    words allow (`app.search_index`), with the same scores as FTS5's."""
+    relevance order has no stable keyset). The matches are ranked in memory where the query's words allow
+    (`app.search_index`): on SQLite with the same scores as FTS5's, on PostgreSQL with the same bm25."""
     terms = search_terms(params.q)
     if not terms:  # nothing to look for (only punctuation): nothing found
         return Page([], 0, params.limit, params.offset)
@@ -472,8 +476,10 @@ async def search(snapshot: Snapshot, params: SearchParams, fmt: str) -> Page:
     if index is not None and index.applies(terms):
         codes = [SEARCH_KIND_CODES[kind] for kind in kinds]
         ranking = await index.rank(snapshot, terms, codes, params.limit, params.offset)
-        rows = await _entries_and_snippets(snapshot, ranking.snippet_query, ranking.hits)
-        total = ranking.total
+        found = await _entries_and_snippets(snapshot, ranking.snippet_query, ranking.hits)
+        if await index.stale(snapshot):
+            raise DatasetChanged  # ranked from a dataset a load has since replaced: answered again
+        rows, total = _hits(ranking.hits, found), ranking.total
     else:
         rows, total = await _ranked_in_database(snapshot, terms, kinds, params.limit, params.offset)
     encode = line_writer(SearchHit) if fmt == "csv" else orjson.dumps

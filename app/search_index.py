@@ -45,7 +45,7 @@ from app.dialects import COLUMN_WEIGHTS, KIND_BOOST
 from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
 
 if TYPE_CHECKING:
-    from app.database import Snapshot
+    from app.database import DatasetInfo, Snapshot
 
 K1, B = 1.2, 0.75  # FTS5's bm25 parameters (fts5_aux.c)
 _PLAIN = re.compile(r"[a-z0-9]+")
@@ -132,8 +132,14 @@ class SearchIndex:
     async def rank(
         self, snapshot: Snapshot, terms: Sequence[str], codes: Sequence[int], limit: int, offset: int
     ) -> Ranking:
-        if snapshot.info is not self._dataset:
-            await self._read_lengths(snapshot)
+        """The page of hits. Where the snapshot does not yet know its dataset (PostgreSQL's statements,
+        before the first) and all it needs is kept, it ranks before asking: `stale` then checks, once the
+        page is read, that what was kept is of the dataset read."""
+        info = snapshot.known_info
+        if info is None and (self._dataset is None or not all(term in self._postings for term in terms)):
+            info = await snapshot.dataset()
+        if info is not None and info is not self._dataset:
+            await self._read_lengths(snapshot, info)
         postings = [await self._postings_of(snapshot, term) for term in terms]
         # The entries all the words are in, the rarest word's first; where each is in each word's postings.
         rarest, *others = sorted(range(len(postings)), key=lambda i: len(postings[i].entries))
@@ -155,19 +161,40 @@ class SearchIndex:
             scores = scores + (idf if idf > 0 else 1e-6) * ((counts * (K1 + 1.0)) / (counts + norms))
         scores = scores * _BOOSTS[entries % SEARCH_KIND_MODULUS]
         page = _best(entries, scores, offset + limit)[offset:]
-        page_entries = np.sort(entries[page])
-        query = " AND ".join(
-            "(" + " OR ".join(f'"{word}"' for word in words.words_in(page_entries)) + ")"
-            for words in postings
-        )
+        query = self._snippet_query(snapshot, terms, postings, np.sort(entries[page]))
         return Ranking([(int(entries[i]), float(scores[i])) for i in page], len(entries), query)
 
-    async def _read_lengths(self, snapshot: Snapshot) -> None:
+    async def stale(self, snapshot: Snapshot) -> bool:
+        """Whether what `rank` used was kept from another dataset than the one the request read (possible
+        only where it ranked before asking, and a load came in between); if so it is dropped, and the
+        request must be answered again."""
+        if await snapshot.dataset() is self._dataset:
+            return False
+        self._dataset = None
+        return True
+
+    def _snippet_query(
+        self, snapshot: Snapshot, terms: Sequence[str], postings: list[Postings], entries: np.ndarray
+    ) -> str:
+        """FTS5's query for the page's snippets: the words the page's entries hold."""
+        return " AND ".join(
+            "(" + " OR ".join(f'"{word}"' for word in words.words_in(entries)) + ")" for words in postings
+        )
+
+    async def _read_lengths(self, snapshot: Snapshot, info: DatasetInfo) -> None:
         self._postings.clear()
         self._bytes = 0
+        rows, lengths, tokens = await self._lengths(snapshot)
+        self._rows = rows
+        average = tokens / rows if rows else 1.0
+        # The same operations in the same order as fts5Bm25Function, so each score is FTS5's to the bit.
+        self._norms = K1 * (1 - B + B * lengths / average)
+        self._dataset = info
+
+    async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int]:
+        """The number of entries, each one's length by id, and all their lengths summed."""
         averages = await snapshot.all("SELECT block FROM search_fts_data WHERE id = 1")
         rows, *tokens = varints(averages[0][0]) if averages else [0]
-        self._rows = rows
         sizes = await snapshot.all("SELECT id, sz FROM search_fts_docsize")
         lengths = np.zeros(max((ident for ident, _ in sizes), default=0) + 1)
         if sizes:
@@ -175,17 +202,23 @@ class SearchIndex:
             lengths[ids] = [
                 sum(size) if max(size, default=0) < 0x80 else sum(varints(size)) for _, size in sizes
             ]
-        average = sum(tokens) / rows if rows else 1.0
-        # The same operations in the same order as fts5Bm25Function, so each score is FTS5's to the bit.
-        self._norms = K1 * (1 - B + B * lengths / average)
-        self._dataset = snapshot.info
+        return rows, lengths, sum(tokens)
 
     async def _postings_of(self, snapshot: Snapshot, prefix: str) -> Postings:
         postings = self._postings.get(prefix)
         if postings is not None:
             self._postings.move_to_end(prefix)
             return postings
-        bounds = [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+        postings = await self._read_postings(snapshot, [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)])
+        if postings.nbytes <= self.max_bytes:
+            self._postings[prefix] = postings
+            self._bytes += postings.nbytes
+            while self._bytes > self.max_bytes:
+                self._bytes -= self._postings.popitem(last=False)[1].nbytes
+        return postings
+
+    async def _read_postings(self, snapshot: Snapshot, bounds: list[str]) -> Postings:
+        """The postings of the words in [bounds[0], bounds[1]), from FTS5's index."""
         words = await snapshot.all(f"SELECT term, cnt FROM {WORDS} WHERE {_RANGE}", bounds)
         # One number per occurrence, its entry's id, negative in a label: one aggregate, not two (a third
         # less time for a common word's thousands of occurrences than a second list of labels).
@@ -196,25 +229,70 @@ class SearchIndex:
                 bounds,
             )
         )[0]
-        postings = _postings([word for word, _ in words], [count for _, count in words], occurrences)
-        if postings.nbytes <= self.max_bytes:
-            self._postings[prefix] = postings
-            self._bytes += postings.nbytes
-            while self._bytes > self.max_bytes:
-                self._bytes -= self._postings.popitem(last=False)[1].nbytes
-        return postings
+        return _postings([word for word, _ in words], [count for _, count in words], occurrences)
+
+
+class PostgresSearchIndex(SearchIndex):
+    """The same ranking on PostgreSQL, read from the words and lengths each load writes from the
+    `document` column (`app.dialects.POSTGRES_SEARCH_WORDS`): a word matches the entries that
+    `document @@ to_tsquery(…)` matches, an entry's length is its number of words in `document`."""
+
+    async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int]:
+        found = await snapshot.all("SELECT entries, lengths FROM search_length")
+        ids, sizes = (_integers(found[0][0]), _integers(found[0][1])) if found else (_NONE, _NONE)
+        lengths = np.zeros(int(ids.max(initial=0)) + 1)
+        lengths[ids] = sizes
+        return len(ids), lengths, int(sizes.sum())
+
+    async def _read_postings(self, snapshot: Snapshot, bounds: list[str]) -> Postings:
+        words = await snapshot.all(
+            "SELECT word, entries, counts FROM search_word WHERE word >= %s AND word < %s ORDER BY word",
+            bounds,
+        )
+        if not words:
+            return _merged([], _NONE, np.zeros(0), _NONE)
+        entries = [_integers(ids) for _, ids, _ in words]
+        return _merged(
+            [word for word, _, _ in words],
+            np.concatenate(entries),
+            np.concatenate([_integers(counts) for _, _, counts in words]).astype(np.float64),
+            np.repeat(np.arange(len(words), dtype=np.int32), [len(ids) for ids in entries]),
+        )
+
+    def _snippet_query(
+        self, snapshot: Snapshot, terms: Sequence[str], postings: list[Postings], entries: np.ndarray
+    ) -> str:
+        """`ts_headline`'s query: the user's, as prefixes (the page's rows alone are read)."""
+        return snapshot.dialect.fts_query(list(terms))
+
+
+_NONE = np.zeros(0, np.int32)
+
+
+def _integers(blob: bytes) -> np.ndarray:
+    """An array PostgreSQL wrote with `int4send`: big-endian 4-byte integers."""
+    return np.frombuffer(blob, ">i4").astype(np.int32)
 
 
 def _postings(words: list[str], counts: list[int], occurrences: Any) -> Postings:
     """From the occurrences fts5vocab lists (by word, then entry), as one comma-separated text of entry
     ids, each negative where the occurrence is in the entry's label."""
     if not occurrences:
-        empty = np.zeros(0, np.int32)
-        return Postings(empty, np.zeros(0), words, empty, empty)
+        return _merged(words, _NONE, np.zeros(0), _NONE)
     signed = np.fromstring(occurrences, np.int32, sep=",")
-    entries = np.abs(signed)
-    weights = np.where(signed < 0, *COLUMN_WEIGHTS)
-    word_of = np.repeat(np.arange(len(words), dtype=np.int32), counts)
+    return _merged(
+        words,
+        np.abs(signed),
+        np.where(signed < 0, *COLUMN_WEIGHTS),
+        np.repeat(np.arange(len(words), dtype=np.int32), counts),
+    )
+
+
+def _merged(words: list[str], entries: np.ndarray, weights: np.ndarray, word_of: np.ndarray) -> Postings:
+    """A prefix's postings from its words' (entry, weighted count) pairs, given word by word: each
+    entry once, with its words' counts summed."""
+    if not len(entries):
+        return Postings(_NONE, np.zeros(0), words, _NONE, _NONE)
     order = np.argsort(entries, kind="stable")
     by_entry = entries[order]
     starts = np.flatnonzero(np.concatenate(([True], by_entry[1:] != by_entry[:-1])))

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app import database, loader
+from app.dialects import POSTGRES_SEARCH_TABLES
 from app.loader import load
 from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings, load_settings
@@ -163,7 +164,8 @@ def test_a_reload_clears_away_the_previous_rows_before_it_returns(schema_url: st
     load(settings)
     stages: list[str] = []
     summary = load(settings, progress=lambda stage, done, total: stages.append(stage))
-    assert stages[stages.index("writing rows") :].count("clearing old rows") == len(TABLE_ORDER)
+    tables = (*TABLE_ORDER, *POSTGRES_SEARCH_TABLES)  # the models' and search's words and lengths
+    assert stages[stages.index("writing rows") :].count("clearing old rows") == len(tables)
     schema = make_url(schema_url).query["options"].split("=")[1].split(",")[0]  # type: ignore[union-attr]
     conninfo = make_url(schema_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as connection:
@@ -176,8 +178,8 @@ def test_a_reload_clears_away_the_previous_rows_before_it_returns(schema_url: st
     unanalyzed = {name: changes for name, _, changes in counts if changes}
     # The second load deleted the first one's rows; VACUUM has cleared them, not autovacuum later on,
     # and autovacuum has no rows left to analyze either (it would, a minute later, while the API serves).
-    assert set(TABLE_ORDER) <= set(vacuumed)
-    assert all(vacuumed[name] >= 2 for name in TABLE_ORDER), vacuumed
+    assert set(tables) <= set(vacuumed)
+    assert all(vacuumed[name] >= 2 for name in tables), vacuumed
     assert unanalyzed == {}
     assert rows is not None and rows[0] == summary.counts["quote"] == 10  # the article's quotes, once
 
@@ -399,3 +401,47 @@ async def test_a_dataset_that_keeps_changing_under_a_request_is_a_503_to_retry(
     assert response.status_code == 503
     assert response.headers["retry-after"]
     assert "a new dataset was loaded while this request read the previous one" in response.json()["detail"]
+
+
+# -- search ranks in memory from each word's entries: never from a previous load -------------------------
+
+
+def _found(body: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(hit["kind"], hit["id"]) for hit in body["items"]]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fast_path", [True, False], ids=["statements", "transaction"])
+async def test_a_reload_is_searched_at_once_though_the_words_were_kept(
+    schema_url: str, tmp_path: Path, fast_path: bool
+) -> None:
+    """Words found nowhere, and words found, are kept by the worker that searched them; a load replaces
+    them all, whichever way the request reads (the fast path's statements or the routes' transaction)."""
+    load(_settings(schema_url, REAL_SEEDS))
+    async for client in api_client(_settings(schema_url, REAL_SEEDS), fast_path=fast_path):
+        before = [(await client.get("/search", params={"q": q})).json() for q in ("spokesman", "kulazh")]
+        load(_settings(schema_url, copy_seeds(tmp_path / "seeds")))  # the fixture article, with its spokesman
+        after = [(await client.get("/search", params={"q": q})).json() for q in ("spokesman", "kulazh")]
+    assert before[0]["total"] == 0 and before[0]["items"] == []
+    assert ("person", "test-spokesman") in _found(after[0])
+    assert any("<mark>spokesman</mark>" in hit["snippet"] for hit in after[0]["items"])
+    assert _found(before[1])[0] == _found(after[1])[0] == ("person", "pavel-kulazhanka")
+
+
+@pytest.mark.anyio
+async def test_a_search_ranked_from_words_kept_before_a_load_is_answered_again_from_the_new_one(
+    loaded_schema: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path ranks kept words before any statement says which dataset it reads; the page's
+    statement then does, and a search ranked from another dataset's words is answered again."""
+    async for client in api_client(loaded_schema):
+        first = await client.get("/search", params={"q": "kulazh"})
+        _commit_version(loaded_schema.database_url, "feedfacefeedface")  # a load, between two searches
+        run = _loads_after_statements(monkeypatch, loaded_schema.database_url, after=set())
+        again = await client.get("/search", params={"q": "kulazh"})
+    assert again.status_code == 200
+    assert again.headers["etag"].startswith('"feedfacefeedface-')
+    # The page read with the kept words (1), then the lengths, the word and the page read anew (2-4).
+    assert len(run) == 4 and "search_length" in run[1] and "search_word" in run[2]
+    assert again.json()["items"] == first.json()["items"]
+    assert _found(again.json())[0] == ("person", "pavel-kulazhanka")

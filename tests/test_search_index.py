@@ -1,8 +1,10 @@
-"""Search on SQLite ranks in memory (`app.search_index`) exactly as FTS5 ranks in the database."""
+"""Search ranks in memory (`app.search_index`): on SQLite exactly as FTS5 ranks in the database, on PostgreSQL
+with the same bm25 over the matches of its own `@@`."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import shutil
@@ -12,16 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from app import queries
 from app.database import SqliteDatabase
-from app.dialects import search_terms
+from app.dialects import KIND_BOOST, search_terms
 from app.folding import fold
 from app.params import SearchParams
-from app.search_index import SearchIndex, varints
+from app.search_index import K1, B, SearchIndex, varints
 from app.settings import Settings
-from tests.conftest import synthetic_settings_in
+from tests.conftest import api_client, synthetic_settings_in
 
 pytestmark = pytest.mark.anyio
 KINDS = [None, "person", "quote", "unit,place,event", "article,figure"]
@@ -154,3 +158,88 @@ async def test_a_new_dataset_is_ranked_from_its_own_postings(
         assert await _search(database, q="kulazhanka") == ([], 0)
         async with _opened(served, None) as fts5:
             assert await _search(database, q="brigade") == await _search(fts5, q="brigade")
+
+
+# -- PostgreSQL: the same bm25, from the words each load writes out of the `document` column -----------
+
+
+def _bm25_from_documents(conninfo: str) -> Any:
+    """A reference written from the `tsvector`s themselves, not from the tables the API reads: for a
+    query, every match of PostgreSQL's own `@@` ranked with bm25 as FTS5 computes it (label 10, body 1)."""
+    entries: dict[int, tuple[str, str, dict[str, float]]] = {}
+    lengths: dict[int, int] = {}
+    with psycopg.connect(conninfo) as connection:
+        rows = connection.execute(
+            "SELECT s.id, s.kind, s.entity_id, w.lexeme, cardinality(w.positions), "
+            "cardinality(array_positions(w.weights, 'A')), cardinality(array_positions(w.weights, 'B')) "
+            "FROM search_entry s, unnest(s.document) AS w"
+        ).fetchall()
+    for ident, kind, entity, lexeme, occurrences, in_label, in_body in rows:
+        entries.setdefault(ident, (kind, entity, {}))[2][lexeme] = 10.0 * in_label + in_body
+        lengths[ident] = lengths.get(ident, 0) + occurrences
+    average = sum(lengths.values()) / len(lengths)
+
+    def ranked(terms: list[str], kinds: set[str]) -> list[tuple[str, str, float]]:
+        counts = [
+            {
+                ident: sum(n for lexeme, n in words.items() if lexeme.startswith(term))
+                for ident, (_, _, words) in entries.items()
+                if any(lexeme.startswith(term) for lexeme in words)
+            }
+            for term in terms
+        ]
+        scored = []
+        for ident in set.intersection(*(set(found) for found in counts)):
+            kind, entity, _ = entries[ident]
+            if kinds and kind not in kinds:
+                continue
+            norm = K1 * (1 - B + B * lengths[ident] / average)
+            score = 0.0
+            for found in counts:
+                idf = math.log((len(entries) - len(found) + 0.5) / (len(found) + 0.5))
+                score += (idf if idf > 0 else 1e-6) * ((found[ident] * (K1 + 1.0)) / (found[ident] + norm))
+            scored.append((-score * KIND_BOOST[kind], ident, kind, entity))
+        return [(kind, entity, -score) for score, _, kind, entity in sorted(scored)]
+
+    return ranked, sorted({lexeme for _, _, words in entries.values() for lexeme in words})
+
+
+@pytest.mark.postgres
+async def test_postgresql_ranks_its_own_matches_in_memory_with_bm25(postgres_settings: Settings) -> None:
+    """Every plain word of the article's `tsvector`s, its prefixes and the names: the hits are the
+    matches of PostgreSQL's `@@`, their order and scores the reference's, each snippet marks a word
+    asked for."""
+    conninfo = make_url(postgres_settings.database_url).set(drivername="postgresql")
+    conninfo_text = conninfo.render_as_string(hide_password=False)
+    ranked, lexemes = _bm25_from_documents(conninfo_text)
+    plain = [lexeme for lexeme in lexemes if re.fullmatch(r"[a-z0-9]+", lexeme)]
+    with psycopg.connect(conninfo_text) as connection:
+        names = [n for (n,) in connection.execute("SELECT name FROM person UNION ALL SELECT name FROM unit")]
+    prefixes = sorted({word[:length] for word in plain for length in (1, 2, 3)})
+    cases = 0
+    async for client in api_client(postgres_settings):
+        for number, q in enumerate(plain + prefixes + names[:: max(1, len(names) // 30)]):
+            kind = KINDS[number % len(KINDS)]
+            terms = search_terms(q)
+            expected = ranked(terms, set(kind.split(",")) if kind else set())
+            for limit, offset in [(50, 0), (3, 2)]:
+                params = {"q": q, "limit": limit, "offset": offset} | ({"kind": kind} if kind else {})
+                body = (await client.get("/search", params=params)).json()
+                assert body["total"] == len(expected), params
+                page = expected[offset : offset + limit]
+                assert [(hit["kind"], hit["id"]) for hit in body["items"]] == [h[:2] for h in page], params
+                assert [hit["score"] for hit in body["items"]] == [round(h[2], 6) for h in page], params
+                for hit in body["items"]:
+                    marked = [fold(word) for word in _MARKED.findall(hit["snippet"])]
+                    assert any(word.startswith(term) for word in marked for term in terms), (params, hit)
+                cases += 1
+        with psycopg.connect(conninfo_text) as connection:  # the matches are PostgreSQL's own
+            for q in ["ukrain", "kalinou", "b", "putin", "belarus volunteer"]:
+                tsquery = " & ".join(f"{term}:*" for term in search_terms(q))
+                (matches,) = connection.execute(
+                    "SELECT count(*) FROM search_entry WHERE document @@ to_tsquery('newsfacts', %s)",
+                    [tsquery],
+                ).fetchone() or (None,)
+                body = (await client.get("/search", params={"q": q})).json()
+                assert body["total"] == matches > 0, q
+    assert cases > 1_500  # ~980 queries, two pages each
