@@ -1,8 +1,10 @@
 """Everything that differs between SQLite and PostgreSQL, in one place.
 
 Both backends hold the same tables (`app.models`). They differ in three things only:
-- full-text search: SQLite's FTS5 (`unicode61 remove_diacritics 2`, bm25, `snippet()`) against
-  PostgreSQL's tsvector with an `unaccent` text-search configuration (`ts_rank_cd`, `ts_headline`);
+- full-text search: SQLite's FTS5 (`unicode61 remove_diacritics 2`, `snippet()`) against PostgreSQL's
+  tsvector with an `unaccent` text-search configuration (`ts_headline`); both rank with bm25 in memory
+  (`app.search_index`), and a query with a word that is not plain letters and digits with FTS5's bm25 or
+  `ts_rank_cd`;
 - substring matching of folded names: an FTS5 trigram index against `pg_trgm`;
 - parameter placeholders (`?` against `%s`).
 Names are folded in Python (`app.folding`) on both, so name matching is identical by construction.

@@ -42,8 +42,8 @@ class Settings(BaseSettings):
         64,
         ge=0,
         le=4096,
-        description="SQLite: memory per worker for the searched words' postings, which search ranks in "
-        "memory (0: FTS5 ranks every search).",
+        description="Memory per worker for the searched words' postings, with which search ranks in "
+        "memory (0: the database ranks every search: FTS5's bm25 on SQLite, `ts_rank_cd` on PostgreSQL).",
     )
     db_pool_size: int = Field(
         10, ge=1, le=200, description="PostgreSQL connections per worker, opened at start and kept."
