@@ -477,7 +477,7 @@ async def search(snapshot: Snapshot, params: SearchParams, fmt: str) -> Page:
         codes = [SEARCH_KIND_CODES[kind] for kind in kinds]
         ranking = await index.rank(snapshot, terms, codes, params.limit, params.offset)
         found = await _entries_and_snippets(snapshot, ranking.snippet_query, ranking.hits)
-        if await index.stale(snapshot):
+        if await index.stale(snapshot, ranking):
             raise DatasetChanged  # ranked from a dataset a load has since replaced: answered again
         rows, total = _hits(ranking.hits, found), ranking.total
     else:

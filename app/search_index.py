@@ -46,7 +46,7 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -116,24 +116,35 @@ class Postings:
 class Ranking:
     hits: list[tuple[int, float]]  # the page: (entry id, score), best first, ties by id
     total: int  # all matches of the kinds asked for
-    snippet_query: str  # an FTS5 query of the page's words, for `snippet()`
+    snippet_query: str  # the query for the page's snippets (FTS5's `snippet()`, PostgreSQL's `ts_headline`)
+    dataset: object  # the `DatasetInfo` of the lengths and postings it was ranked from
+
+
+@dataclass
+class _Kept:
+    """What was read of one dataset: bm25's lengths and the searched words' postings."""
+
+    dataset: object  # its `DatasetInfo`: one per opened file on SQLite, one per version on PostgreSQL
+    rows: int
+    norms: np.ndarray  # per entry id: bm25's length normalisation, k1 * (1 - b + b * D / avgdl)
+    postings: OrderedDict[str, Postings] = field(default_factory=OrderedDict)  # least recently searched first
+    bytes: int = 0
 
 
 class SearchIndex:
-    """The entries' lengths and the searched words' postings of the dataset being served, bounded."""
+    """The entries' lengths and the searched words' postings of the dataset being served, bounded.
+
+    A request ranks with the `_Kept` of its own dataset from start to end, and what it reads goes there:
+    on PostgreSQL reads let other requests run meanwhile, and one of them may read another dataset."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._dataset: object = None  # the `DatasetInfo` (one per opened file) these were read from
-        self._rows = 0
-        self._norms = np.zeros(0)  # per entry id: bm25's length normalisation, k1 * (1 - b + b * D / avgdl)
-        self._postings: OrderedDict[str, Postings] = OrderedDict()
-        self._bytes = 0
+        self._kept: _Kept | None = None
 
     @property
     def kept_bytes(self) -> int:
         """The memory the postings kept take (the lengths, one float per entry id, come on top)."""
-        return self._bytes
+        return self._kept.bytes if self._kept else 0
 
     @staticmethod
     def applies(terms: Sequence[str]) -> bool:
@@ -145,42 +156,44 @@ class SearchIndex:
         """The page of hits. Where the snapshot does not yet know its dataset (PostgreSQL's statements,
         before the first) and all it needs is kept, it ranks before asking: `stale` then checks, once the
         page is read, that what was kept is of the dataset read."""
-        info = snapshot.known_info
-        if info is None and (self._dataset is None or not all(term in self._postings for term in terms)):
+        info, kept = snapshot.known_info, self._kept
+        if info is None and (kept is None or not all(term in kept.postings for term in terms)):
             info = await snapshot.dataset()
-        if info is not None and info is not self._dataset:
-            await self._read_lengths(snapshot, info)
-        postings = [await self._postings_of(snapshot, term) for term in terms]
+        if kept is None or (info is not None and info is not kept.dataset):
+            kept = await self._read_lengths(snapshot, info or await snapshot.dataset())
+        postings = [await self._postings_of(snapshot, kept, term) for term in terms]
         # The entries all the words are in, the rarest word's first; where each is in each word's postings.
         rarest, *others = sorted(range(len(postings)), key=lambda i: len(postings[i].entries))
         entries = postings[rarest].entries
         positions = {rarest: np.arange(len(entries))}
         for other in others:
-            kept, found = _common(entries, postings[other].entries)
-            entries, positions = entries[kept], {i: at[kept] for i, at in positions.items()}
+            common, found = _common(entries, postings[other].entries)
+            entries, positions = entries[common], {i: at[common] for i, at in positions.items()}
             positions[other] = found
         if codes:
             wanted = np.isin(entries % SEARCH_KIND_MODULUS, codes)
             entries, positions = entries[wanted], {i: at[wanted] for i, at in positions.items()}
-        norms = self._norms[entries]
+        norms = kept.norms[entries]
         scores = np.zeros(len(entries))
         for i, words in enumerate(postings):  # summed in the query's order, as FTS5 sums them
-            at, hits = positions[i], len(words.entries)
-            idf = math.log((self._rows - hits + 0.5) / (hits + 0.5))
+            at, matching = positions[i], len(words.entries)
+            idf = math.log((kept.rows - matching + 0.5) / (matching + 0.5))
             counts = words.counts[at]
             scores = scores + (idf if idf > 0 else 1e-6) * ((counts * (K1 + 1.0)) / (counts + norms))
         scores = scores * _BOOSTS[entries % SEARCH_KIND_MODULUS]
         page = _best(entries, scores, offset + limit)[offset:]
         query = self._snippet_query(snapshot, terms, postings, np.sort(entries[page]))
-        return Ranking([(int(entries[i]), float(scores[i])) for i in page], len(entries), query)
+        hits = [(int(entries[i]), float(scores[i])) for i in page]
+        return Ranking(hits, len(entries), query, kept.dataset)
 
-    async def stale(self, snapshot: Snapshot) -> bool:
-        """Whether what `rank` used was kept from another dataset than the one the request read (possible
-        only where it ranked before asking, and a load came in between); if so it is dropped, and the
-        request must be answered again."""
-        if await snapshot.dataset() is self._dataset:
+    async def stale(self, snapshot: Snapshot, ranking: Ranking) -> bool:
+        """Whether the ranking used what was kept from another dataset than the one the request read
+        (possible only where it ranked before asking, and a load came in between); if so that is
+        dropped, and the request must be answered again."""
+        if await snapshot.dataset() is ranking.dataset:
             return False
-        self._dataset = None
+        if self._kept is not None and self._kept.dataset is ranking.dataset:
+            self._kept = None
         return True
 
     def _snippet_query(
@@ -191,15 +204,12 @@ class SearchIndex:
             "(" + " OR ".join(f'"{word}"' for word in words.words_in(entries)) + ")" for words in postings
         )
 
-    async def _read_lengths(self, snapshot: Snapshot, info: DatasetInfo) -> None:
-        self._postings.clear()
-        self._bytes = 0
+    async def _read_lengths(self, snapshot: Snapshot, info: DatasetInfo) -> _Kept:
         rows, lengths, tokens = await self._lengths(snapshot)
-        self._rows = rows
         average = tokens / rows if rows else 1.0
         # The same operations in the same order as fts5Bm25Function, so each score is FTS5's to the bit.
-        self._norms = K1 * (1 - B + B * lengths / average)
-        self._dataset = info
+        self._kept = _Kept(info, rows, K1 * (1 - B + B * lengths / average))
+        return self._kept
 
     async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int]:
         """The number of entries, each one's length by id, and all their lengths summed."""
@@ -214,17 +224,17 @@ class SearchIndex:
             ]
         return rows, lengths, sum(tokens)
 
-    async def _postings_of(self, snapshot: Snapshot, prefix: str) -> Postings:
-        postings = self._postings.get(prefix)
+    async def _postings_of(self, snapshot: Snapshot, kept: _Kept, prefix: str) -> Postings:
+        postings = kept.postings.get(prefix)
         if postings is not None:
-            self._postings.move_to_end(prefix)
+            kept.postings.move_to_end(prefix)
             return postings
         postings = await self._read_postings(snapshot, [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)])
         if postings.nbytes <= self.max_bytes:
-            self._postings[prefix] = postings
-            self._bytes += postings.nbytes
-            while self._bytes > self.max_bytes:
-                self._bytes -= self._postings.popitem(last=False)[1].nbytes
+            kept.postings[prefix] = postings
+            kept.bytes += postings.nbytes
+            while kept.bytes > self.max_bytes:
+                kept.bytes -= kept.postings.popitem(last=False)[1].nbytes
         return postings
 
     async def _read_postings(self, snapshot: Snapshot, bounds: list[str]) -> Postings:

@@ -20,10 +20,10 @@ from sqlalchemy.engine import make_url
 
 from app import queries
 from app.database import SqliteDatabase
-from app.dialects import KIND_BOOST, search_terms
+from app.dialects import KIND_BOOST, Dialect, search_terms
 from app.folding import fold
 from app.params import SearchParams
-from app.search_index import K1, B, SearchIndex, varints
+from app.search_index import K1, B, PostgresSearchIndex, SearchIndex, varints
 from app.settings import Settings
 from tests.conftest import api_client, synthetic_settings_in
 
@@ -243,3 +243,59 @@ async def test_postgresql_ranks_its_own_matches_in_memory_with_bm25(postgres_set
                 body = (await client.get("/search", params={"q": q})).json()
                 assert body["total"] == matches > 0, q
     assert cases > 1_500  # ~980 queries, two pages each
+
+
+class _Dataset:
+    """A dataset as PostgreSQL's statements read it: its search tables, behind a gate a test opens."""
+
+    def __init__(self, words: dict[str, list[int]]) -> None:
+        self.words = words
+        self.entries = sorted({entry for entries in words.values() for entry in entries})
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    def snapshot(self) -> Any:
+        source = self
+
+        class Snapshot:
+            dialect = Dialect("postgresql")
+            known_info = source
+
+            async def dataset(self) -> _Dataset:
+                return source
+
+            async def all(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+                await source.gate.wait()
+                if "search_length" in sql:
+                    return [(_int4(source.entries), _int4([5] * len(source.entries)))]
+                low, high = params
+                return [
+                    (word, _int4(entries), _int4([1] * len(entries)))
+                    for word, entries in sorted(source.words.items())
+                    if low <= word < high
+                ]
+
+        return Snapshot()
+
+
+def _int4(values: list[int]) -> bytes:
+    return b"".join(value.to_bytes(4, "big") for value in values)
+
+
+async def test_requests_reading_two_datasets_at_once_each_rank_from_their_own() -> None:
+    """On PostgreSQL a request's reads let others run: one still on the dataset before a load, one on
+    the new. Neither ranks from the other's words, and none is kept under the other's name."""
+    index = PostgresSearchIndex(1 << 20)
+    before, after = _Dataset({"alpha": [8, 16], "beta": [24]}), _Dataset({"alpha": [32], "beta": [40]})
+    before.gate.clear()  # the old dataset's reads wait until the new one has been searched
+    old = asyncio.create_task(index.rank(before.snapshot(), ["alpha"], [], 10, 0))
+    await asyncio.sleep(0)
+    new = await index.rank(after.snapshot(), ["alpha"], [], 10, 0)
+    before.gate.set()
+    old_ranking = await old
+    assert sorted(hit for hit, _ in old_ranking.hits) == [8, 16] and old_ranking.dataset is before
+    assert [hit for hit, _ in new.hits] == [32] and new.dataset is after
+    again = await index.rank(after.snapshot(), ["alpha"], [], 10, 0)  # from what is kept now
+    assert [hit for hit, _ in again.hits] == [32]
+    assert await index.stale(after.snapshot(), again) is False
+    assert await index.stale(after.snapshot(), old_ranking) is True
