@@ -299,3 +299,30 @@ async def test_requests_reading_two_datasets_at_once_each_rank_from_their_own() 
     assert [hit for hit, _ in again.hits] == [32]
     assert await index.stale(after.snapshot(), again) is False
     assert await index.stale(after.snapshot(), old_ranking) is True
+
+
+@pytest.mark.postgres
+async def test_postgresql_without_its_words_ranks_the_same_matches_with_ts_rank_cd(
+    postgres_settings: Settings,
+) -> None:
+    """`SEARCH_INDEX_MB=0`, and a word that is not plain (`putin_`), leave ranking to `ts_rank_cd`: the
+    same matches, in its own order."""
+    off = postgres_settings.model_copy(update={"search_index_mb": 0})
+    asked = ["kulazh", "ukrain", "belarus volunteer", "putin", "putin_"]
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for ranker, settings in (("memory", postgres_settings), ("database", off)):
+        async for client in api_client(settings):
+            for q in asked:
+                found[ranker, q] = (await client.get("/search", params={"q": q, "limit": 100})).json()
+    for q in asked:
+        ours, theirs = found["memory", q], found["database", q]
+        assert ours["total"] == theirs["total"] == len(ours["items"]) > 0, q
+        assert sorted(map(_kind_and_id, ours["items"])) == sorted(map(_kind_and_id, theirs["items"])), q
+    assert found["memory", "kulazh"]["items"][0]["id"] == found["database", "kulazh"]["items"][0]["id"]
+    assert found["memory", "kulazh"]["items"][0]["id"] == "pavel-kulazhanka"
+    assert found["memory", "putin_"] == found["database", "putin_"]  # ts_rank_cd's either way
+    assert found["memory", "putin_"]["total"] == found["memory", "putin"]["total"]
+
+
+def _kind_and_id(hit: dict[str, Any]) -> tuple[str, str]:
+    return hit["kind"], hit["id"]
