@@ -2,7 +2,7 @@
 
 `ts_rank_cd` scores every match of a query in the database, reading each one's `tsvector` from the heap:
 ~2.5 ms a search on average on the benchmark's corpus of a million facts, 55 ms for a short prefix that
-matches 22,000 entries, and a p99 of ~200 ms at 16 connections (BENCH.md, twentieth round). These two
+matches 22,000 entries, and a p99 of ~200 ms at 16 connections (BENCH-HISTORY.md: the twentieth round). These two
 tables hold what ranking needs instead, read once per word by each worker (`app.search_index`):
 
 - `search_word`: every word of the `document` column, with the entries that hold it (ascending ids) and,
