@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from app import snippets
 from app.database import DatasetChanged, Snapshot
 from app.dialects import Dialect, like_pattern, search_terms
 from app.errors import InvalidParameter, NotFound
@@ -22,6 +23,7 @@ from app.formats import ITEM_SEPARATORS
 from app.pagination import Cursor, ListParams, Page, split_values
 from app.params import SearchParams
 from app.schemas import SearchHit
+from app.search_index import Ranking
 from app.search_kinds import SEARCH_KIND_CODES
 from app.tabular import line_writer
 
@@ -441,6 +443,32 @@ async def _entries_and_snippets(
     return {row[0]: row[1:] for row in await snapshot.all(sql, [query, min(ids), max(ids), *ids])}
 
 
+async def page_entries(snapshot: Snapshot, terms: list[str], ranking: Ranking) -> dict[int, tuple[Any, ...]]:
+    """The entries and snippets of a page ranked in memory, by id: (kind, entity id, label, snippet). Made
+    here (`app.snippets`) for a page of short entries spread over many matches, by the database otherwise."""
+    found = await _snippets_made_here(snapshot, terms, ranking.hits) if ranking.snippets_here else None
+    if found is None:
+        found = await _entries_and_snippets(snapshot, ranking.snippet_query, ranking.hits)
+    return found
+
+
+async def _snippets_made_here(
+    snapshot: Snapshot, terms: list[str], ranked: Sequence[tuple[Any, ...]]
+) -> dict[int, tuple[Any, ...]] | None:
+    """As `_entries_and_snippets`, for a page of short entries, with the snippets made by `app.snippets`;
+    None if one of its texts needs FTS5's own."""
+    ids = [hit for hit, _ in ranked]
+    marks = ", ".join(snapshot.dialect.placeholder for _ in ids)
+    sql = f"SELECT id, kind, entity_id, label, body FROM search_entry WHERE id IN ({marks})"
+    found = {}
+    for ident, kind, entity_id, label, body in await snapshot.all(sql, ids):
+        snippet = snippets.snippet(terms, label, body)
+        if snippet is None:
+            return None
+        found[ident] = (kind, entity_id, label, snippet)
+    return found
+
+
 def _hits(ranked: Sequence[tuple[Any, ...]], found: dict[int, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(*found[hit][:3], score, found[hit][3]) for hit, score in ranked]
 
@@ -476,7 +504,7 @@ async def search(snapshot: Snapshot, params: SearchParams, fmt: str) -> Page:
     if index is not None and index.applies(terms):
         codes = [SEARCH_KIND_CODES[kind] for kind in kinds]
         ranking = await index.rank(snapshot, terms, codes, params.limit, params.offset)
-        found = await _entries_and_snippets(snapshot, ranking.snippet_query, ranking.hits)
+        found = await page_entries(snapshot, terms, ranking)
         if await index.stale(snapshot, ranking):
             raise DatasetChanged  # ranked from a dataset a load has since replaced: answered again
         rows, total = _hits(ranking.hits, found), ranking.total

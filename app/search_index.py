@@ -26,6 +26,9 @@ over the whole index, before its first row, where whole words are read only arou
 One thing can differ from asking with the prefix: `snippet()` picks its window by how many of the query's
 phrases it holds, and the words of one prefix are one phrase there and several here (7 snippets of the
 25,041 of 2,098 searches on the benchmark's 1M corpus start elsewhere; the words marked are the same).
+FTS5 makes them in one scan of the query's matches between the page's lowest and highest entry; a page
+of short entries spread over `SNIPPETS_HERE_FROM` matches or more (a common word's) gets the same bytes
+from `app.snippets` instead, without that scan (`Ranking.snippets_here`, `queries.page_entries`).
 
 A query with a word that is not plain lowercase letters and digits once folded (another script, `_`) is
 left to FTS5 whole: its tokenizer alone decides what such a word is.
@@ -53,6 +56,7 @@ import numpy as np
 
 from app.dialects import COLUMN_WEIGHTS, KIND_BOOST
 from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
+from app.snippets import TOKENS
 
 if TYPE_CHECKING:
     from app.database import DatasetInfo, Snapshot
@@ -65,6 +69,10 @@ CONNECT_SQL = [  # run on each read connection, before it is made query-only (th
     f"CREATE VIRTUAL TABLE {WORDS} USING fts5vocab(main, search_fts, row)",
 ]
 _RANGE = "term >= ? AND term < ?"
+# Matches between a page's lowest and highest entry from which, if every entry of the page is short, its
+# snippets are made here (`app.snippets`) rather than by FTS5's scan of them (~50 ns a match: about even
+# at 2,000 on the benchmark's 1M corpus, 2-6 x slower from 4,000).
+SNIPPETS_HERE_FROM = 2000
 _BOOSTS = np.ones(SEARCH_KIND_MODULUS)
 for _kind, _code in SEARCH_KIND_CODES.items():
     _BOOSTS[_code] = KIND_BOOST[_kind]
@@ -118,6 +126,7 @@ class Ranking:
     total: int  # all matches of the kinds asked for
     snippet_query: str  # the query for the page's snippets (FTS5's `snippet()`, PostgreSQL's `ts_headline`)
     dataset: object  # the `DatasetInfo` of the lengths and postings it was ranked from
+    snippets_here: bool = False  # SQLite: the page's snippets are cheaper made by `app.snippets`
 
 
 @dataclass
@@ -127,6 +136,7 @@ class _Kept:
     dataset: object  # its `DatasetInfo`: one per opened file on SQLite, one per version on PostgreSQL
     rows: int
     norms: np.ndarray  # per entry id: bm25's length normalisation, k1 * (1 - b + b * D / avgdl)
+    short: np.ndarray | None  # per entry id (SQLite): whether each column is at most `TOKENS` tokens long
     postings: OrderedDict[str, Postings] = field(default_factory=OrderedDict)  # least recently searched first
     bytes: int = 0
 
@@ -170,6 +180,7 @@ class SearchIndex:
             common, found = _common(entries, postings[other].entries)
             entries, positions = entries[common], {i: at[common] for i, at in positions.items()}
             positions[other] = found
+        matches = entries  # of every kind: what FTS5 scans for the page's snippets
         if codes:
             wanted = np.isin(entries % SEARCH_KIND_MODULUS, codes)
             entries, positions = entries[wanted], {i: at[wanted] for i, at in positions.items()}
@@ -182,9 +193,17 @@ class SearchIndex:
             scores = scores + (idf if idf > 0 else 1e-6) * ((counts * (K1 + 1.0)) / (counts + norms))
         scores = scores * _BOOSTS[entries % SEARCH_KIND_MODULUS]
         page = _best(entries, scores, offset + limit)[offset:]
-        query = self._snippet_query(snapshot, terms, postings, np.sort(entries[page]))
+        ids = np.sort(entries[page])
+        query = self._snippet_query(snapshot, terms, postings, ids)
         hits = [(int(entries[i]), float(scores[i])) for i in page]
-        return Ranking(hits, len(entries), query, kept.dataset)
+        here = bool(
+            len(ids)
+            and kept.short is not None
+            and np.searchsorted(matches, ids[-1], "right") - np.searchsorted(matches, ids[0])
+            >= SNIPPETS_HERE_FROM
+            and kept.short[ids].all()
+        )
+        return Ranking(hits, len(entries), query, kept.dataset, here)
 
     async def stale(self, snapshot: Snapshot, ranking: Ranking) -> bool:
         """Whether the ranking used what was kept from another dataset than the one the request read
@@ -205,24 +224,28 @@ class SearchIndex:
         )
 
     async def _read_lengths(self, snapshot: Snapshot, info: DatasetInfo) -> _Kept:
-        rows, lengths, tokens = await self._lengths(snapshot)
+        rows, lengths, tokens, short = await self._lengths(snapshot)
         average = tokens / rows if rows else 1.0
         # The same operations in the same order as fts5Bm25Function, so each score is FTS5's to the bit.
-        self._kept = _Kept(info, rows, K1 * (1 - B + B * lengths / average))
+        self._kept = _Kept(info, rows, K1 * (1 - B + B * lengths / average), short)
         return self._kept
 
-    async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int]:
-        """The number of entries, each one's length by id, and all their lengths summed."""
+    async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int, np.ndarray | None]:
+        """The number of entries, each one's length by id, all their lengths summed, and by id whether
+        each column is at most `TOKENS` long."""
         averages = await snapshot.all("SELECT block FROM search_fts_data WHERE id = 1")
         rows, *tokens = varints(averages[0][0]) if averages else [0]
         sizes = await snapshot.all("SELECT id, sz FROM search_fts_docsize")
         lengths = np.zeros(max((ident for ident, _ in sizes), default=0) + 1)
+        short = np.zeros(len(lengths), bool)
         if sizes:
             ids = np.fromiter((ident for ident, _ in sizes), np.int64, len(sizes))
             lengths[ids] = [
                 sum(size) if max(size, default=0) < 0x80 else sum(varints(size)) for _, size in sizes
             ]
-        return rows, lengths, sum(tokens)
+            # A size under 0x80 is its own byte; a larger one starts with a byte over it, so over TOKENS.
+            short[ids] = np.fromiter((max(size, default=0) <= TOKENS for _, size in sizes), bool, len(sizes))
+        return rows, lengths, sum(tokens), short
 
     async def _postings_of(self, snapshot: Snapshot, kept: _Kept, prefix: str) -> Postings:
         postings = kept.postings.get(prefix)
@@ -257,12 +280,12 @@ class PostgresSearchIndex(SearchIndex):
     `document` column (`app.dialects.POSTGRES_SEARCH_WORDS`): a word matches the entries that
     `document @@ to_tsquery(…)` matches, an entry's length is its number of words in `document`."""
 
-    async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int]:
+    async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int, np.ndarray | None]:
         found = await snapshot.all("SELECT entries, lengths FROM search_length")
         ids, sizes = (_integers(found[0][0]), _integers(found[0][1])) if found else (_NONE, _NONE)
         lengths = np.zeros(int(ids.max(initial=0)) + 1)
         lengths[ids] = sizes
-        return len(ids), lengths, int(sizes.sum())
+        return len(ids), lengths, int(sizes.sum()), None  # the page's headlines are PostgreSQL's to make
 
     async def _read_postings(self, snapshot: Snapshot, bounds: list[str]) -> Postings:
         words = await snapshot.all(

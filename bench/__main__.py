@@ -19,7 +19,6 @@ import os
 import platform
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -29,18 +28,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
 import httpx
 
-from app.pagination import Cursor
-from app.params import QuoteParams
 from app.settings import PROJECT_DIR
 from app.transport import PROTOCOL
-from bench.corpus import COMMON_WORDS, VOCABULARY, generate
+from bench import WORK
+from bench.corpus import generate
+from bench.scenarios import sample
 
 BENCH_DIR = Path(__file__).parent
-WORK = Path(os.environ.get("BENCH_WORK", "/tmp/newsfacts-bench"))
 LUA = BENCH_DIR / "wrk" / "paths.lua"
 # Articles per corpus size: a synthetic article holds about 122 facts.
 SIZES = {"10k": 82, "1m": 8300}
@@ -249,52 +246,6 @@ def _corpus(size: str, articles: int, results: Results, timed: bool) -> Path:
     return database
 
 
-def _cursor(db: sqlite3.Connection, position: int) -> str:
-    """The cursor of the quotes' default order at `position` (what following `next` links would give)."""
-    keys = db.execute(
-        "SELECT article_id, start, id FROM quote ORDER BY article_id, start, id LIMIT 1 OFFSET ?",
-        (position - 1,),
-    ).fetchone()
-    return Cursor(position, list(keys)).encode(QuoteParams())
-
-
-def _sample(database: Path) -> dict[str, list[str]]:
-    """Paths for each scenario, drawn from the database in a fixed order (deterministic).
-
-    Search asks what a fact-checker asks: a person's or a unit's name, or a content word of middle or
-    low frequency. The most common words (`war`, `people`) match a large share of every quote; they are
-    measured on their own, as `search_common`.
-    """
-    with sqlite3.connect(database) as db:
-        speakers = [
-            r[0]
-            for r in db.execute(
-                "SELECT speaker_id FROM quote GROUP BY speaker_id ORDER BY count(*) DESC, speaker_id"
-            )
-        ]
-        quotes = [r[0] for r in db.execute("SELECT id FROM quote ORDER BY id")]
-        people = [r[0] for r in db.execute("SELECT name FROM person ORDER BY id")][:300]
-        units = [r[0] for r in db.execute("SELECT name FROM unit ORDER BY id")][:100]
-        total = len(quotes)
-        deep_positions = range(int(total * 0.9), total - 10, max(1, total // 400))
-        deep = [_cursor(db, position) for position in deep_positions][:50]
-        csv = [_cursor(db, position) for position in range(500, total - 500, max(500, total // 100))][:100]
-    words = VOCABULARY[len(COMMON_WORDS) + 50 : len(COMMON_WORDS) + 2000 : 20]
-    search = [f"/search?q={quote_plus(name)}" for name in people + units] + [f"/search?q={w}" for w in words]
-    return {
-        "hot": [f"/quotes?speaker={speakers[0]}"],
-        "cold": [f"/quotes?speaker={s}" for s in speakers],
-        "detail": [f"/quotes/{q}" for q in quotes[:: max(1, total // 2000)]],
-        "search": search,
-        "search_common": [f"/search?q={w}" for w in ("war", "people", "freedom", "country", "soldiers")],
-        "csv": [f"/quotes?limit=500&format=csv&cursor={c}" for c in csv],
-        "deep": [f"/quotes?limit=10&cursor={c}" for c in deep],
-        "datasette": [
-            f"/{database.stem}/quote.json?speaker_id={s}&_shape=objects&_size=50&_sort=id" for s in speakers
-        ],
-    }
-
-
 def _ceiling_routes(base: str, paths: dict[str, list[str]]) -> Path:
     """Fetch one response per scenario from the real API; the ceiling serves exactly those bytes."""
     routes = {}
@@ -374,7 +325,7 @@ def run(quick: bool, postgres: str | None = None) -> Results:
     databases = {
         size: _corpus(size, articles, results, timed=size == large) for size, articles in sizes.items()
     }
-    paths = {size: _sample(db) for size, db in databases.items()}
+    paths = {size: sample(db) for size, db in databases.items()}
     big = paths[large]
 
     port = _free_port()

@@ -1,0 +1,80 @@
+"""FTS5's `snippet()` of a short entry, made in Python: where asking FTS5 would cost a walk over thousands
+of matches.
+
+FTS5 gives a page's snippets from one statement that scans the query's matches between the page's lowest
+and highest entry (`Dialect.snippets_sql`), ~50 ns a match: nothing for most searches, but most of a
+search for a common word, whose page of 50 is spread over ~15,000 matches on the benchmark's 1M corpus
+(0.8 ms of 1.1). For a page of short entries — every column at most `TOKENS` tokens long, as a quote's
+label and text are — a snippet is simple enough to make here, byte for byte as FTS5 makes it
+(`snippet(search_fts, -1, '<mark>', '</mark>', '…', 24)`, SQLite's `fts5SnippetFunction`):
+
+- a column that short fits the window whole, so the snippet is the whole column, with no ellipsis;
+- of the two columns, the one whose window scores more: 1000 for each of the query's phrases it holds,
+  1 for each further occurrence; the label on a tie. A phrase is one of the words the page's entries
+  hold that starts with one of the query's terms (`SearchIndex._snippet_query`), so a column holding
+  `ukraine` and `ukrainians` for the term `ukrain` holds two;
+- each token that is an occurrence is marked on its own (`<mark>ukraine</mark> <mark>war</mark>`).
+
+That holds for text the `unicode61` tokenizer splits as ASCII: tokens are the runs of ASCII letters and
+digits, folded by lowercasing. `snippet` answers None for a column with any other character but the
+common typographic punctuation (`SEPARATORS`, which the tokenizer also takes for separators): FTS5 makes
+those. `tests/test_snippets.py` compares the two on generated texts and on every hit of a generated
+corpus's searches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.dialects import MARK_END, MARK_START
+
+TOKENS = 24  # the snippet's length in tokens, as `snippets_sql` asks FTS5 for it
+SEPARATORS = ("“", "”", "‘", "’", "…", "—", "–", "«", "»")
+_TOKEN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_TOKEN_REST = re.compile(r"[a-z0-9]*")
+
+
+def plain(text: str) -> bool:
+    """Whether `unicode61` reads the text as this module does: ASCII, but for `SEPARATORS`."""
+    if text.isascii():
+        return True
+    for separator in SEPARATORS:
+        text = text.replace(separator, "")
+    return text.isascii()
+
+
+def snippet(terms: Sequence[str], label: str, body: str) -> str | None:
+    """The snippet of an entry whose label and body are each at most `TOKENS` tokens long, for the query's
+    terms (lowercase letters and digits, each a prefix); None where either text is not `plain`."""
+    best, best_score = label, 0
+    best_found: list[tuple[int, int, int]] = []
+    for text in (label, body):
+        if not plain(text):
+            return None
+        low = text.lower()
+        found = _occurrences(terms, low)
+        phrases = {(term, low[start:end]) for start, end, term in found}
+        score = 999 * len(phrases) + len(found)  # 1000 a phrase, 1 for each further occurrence
+        if score > best_score:
+            best, best_score, best_found = text, score, found
+    parts: list[str] = []
+    copied = 0
+    for start, end in sorted({(start, end) for start, end, _ in best_found}):
+        parts += (best[copied:start], MARK_START, best[start:end], MARK_END)
+        copied = end
+    parts.append(best[copied:])
+    return "".join(parts)
+
+
+def _occurrences(terms: Sequence[str], low: str) -> list[tuple[int, int, int]]:
+    """(start, end, term) of each token of `low` that starts with a term."""
+    found = []
+    for number, term in enumerate(terms):
+        at = low.find(term)
+        while at >= 0:
+            if at == 0 or low[at - 1] not in _TOKEN_CHARACTERS:
+                end = _TOKEN_REST.match(low, at + len(term)).end()  # type: ignore[union-attr]  # `*`: always
+                found.append((at, end, number))
+            at = low.find(term, at + 1)
+    return found
