@@ -134,6 +134,7 @@ _BOOST_SQL = (
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MARK_START, MARK_END = "<mark>", "</mark>"
+SNIPPET_TOKENS = 24  # FTS5's snippet of a hit: its window, in tokens
 _HEADLINE = (  # PostgreSQL's snippet of a hit (`query`: its tsquery)
     "ts_headline('newsfacts', s.label || E'\\n' || s.body, {query}, "
     f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1, "
@@ -270,7 +271,7 @@ class Dialect:
             )
         return (
             f"SELECT search_fts.rowid, e.kind, e.entity_id, e.label, "
-            f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
+            f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}) "
             "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid "
             "WHERE search_fts MATCH ? AND search_fts.rowid BETWEEN ? AND ? "
             f"AND search_fts.rowid + 0 IN ({ids})"  # `+ 0`: a filter on the scan, not a lookup per id

@@ -54,9 +54,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.dialects import COLUMN_WEIGHTS, KIND_BOOST
+from app.dialects import COLUMN_WEIGHTS, KIND_BOOST, SNIPPET_TOKENS
 from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
-from app.snippets import TOKENS
 
 if TYPE_CHECKING:
     from app.database import DatasetInfo, Snapshot
@@ -136,7 +135,7 @@ class _Kept:
     dataset: object  # its `DatasetInfo`: one per opened file on SQLite, one per version on PostgreSQL
     rows: int
     norms: np.ndarray  # per entry id: bm25's length normalisation, k1 * (1 - b + b * D / avgdl)
-    short: np.ndarray | None  # per entry id (SQLite): whether each column is at most `TOKENS` tokens long
+    short: np.ndarray | None  # per entry id (SQLite): each column at most `SNIPPET_TOKENS` tokens long
     postings: OrderedDict[str, Postings] = field(default_factory=OrderedDict)  # least recently searched first
     bytes: int = 0
 
@@ -232,7 +231,7 @@ class SearchIndex:
 
     async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int, np.ndarray | None]:
         """The number of entries, each one's length by id, all their lengths summed, and by id whether
-        each column is at most `TOKENS` long."""
+        each column is at most `SNIPPET_TOKENS` long."""
         averages = await snapshot.all("SELECT block FROM search_fts_data WHERE id = 1")
         rows, *tokens = varints(averages[0][0]) if averages else [0]
         sizes = await snapshot.all("SELECT id, sz FROM search_fts_docsize")
@@ -243,8 +242,10 @@ class SearchIndex:
             lengths[ids] = [
                 sum(size) if max(size, default=0) < 0x80 else sum(varints(size)) for _, size in sizes
             ]
-            # A size under 0x80 is its own byte; a larger one starts with a byte over it, so over TOKENS.
-            short[ids] = np.fromiter((max(size, default=0) <= TOKENS for _, size in sizes), bool, len(sizes))
+            # A size under 0x80 is its own byte; a larger one starts with a byte over it: not short.
+            short[ids] = np.fromiter(
+                (max(size, default=0) <= SNIPPET_TOKENS for _, size in sizes), bool, len(sizes)
+            )
         return rows, lengths, sum(tokens), short
 
     async def _postings_of(self, snapshot: Snapshot, kept: _Kept, prefix: str) -> Postings:

@@ -4,9 +4,9 @@ of matches.
 FTS5 gives a page's snippets from one statement that scans the query's matches between the page's lowest
 and highest entry (`Dialect.snippets_sql`), ~50 ns a match: nothing for most searches, but most of a
 search for a common word, whose page of 50 is spread over ~15,000 matches on the benchmark's 1M corpus
-(0.8 ms of 1.1). For a page of short entries — every column at most `TOKENS` tokens long, as a quote's
-label and text are — a snippet is simple enough to make here, byte for byte as FTS5 makes it
-(`snippet(search_fts, -1, '<mark>', '</mark>', '…', 24)`, SQLite's `fts5SnippetFunction`):
+(0.8 ms of 1.1). For a page of short entries — every column at most `dialects.SNIPPET_TOKENS` (24)
+tokens long, as a quote's label and text are — a snippet is simple enough to make here, byte for byte as
+FTS5 makes it (`snippet(search_fts, -1, '<mark>', '</mark>', '…', 24)`, SQLite's `fts5SnippetFunction`):
 
 - a column that short fits the window whole, so the snippet is the whole column, with no ellipsis;
 - of the two columns, the one whose window scores more: 1000 for each of the query's phrases it holds,
@@ -18,8 +18,9 @@ label and text are — a snippet is simple enough to make here, byte for byte as
 That holds for text the `unicode61` tokenizer splits as ASCII: tokens are the runs of ASCII letters and
 digits, folded by lowercasing. `snippet` answers None for a column with any other character but the
 common typographic punctuation (`SEPARATORS`, which the tokenizer also takes for separators): FTS5 makes
-those. `tests/test_snippets.py` compares the two on generated texts and on every hit of a generated
-corpus's searches.
+those. `tests/test_snippets.py` compares the two on generated texts and on the pages of a generated
+corpus's and the article's searches, with the SQLite in use (3.40 here): one whose `snippet()` marked
+differently would fail them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from collections.abc import Sequence
 
 from app.dialects import MARK_END, MARK_START
 
-TOKENS = 24  # the snippet's length in tokens, as `snippets_sql` asks FTS5 for it
 SEPARATORS = ("“", "”", "‘", "’", "…", "—", "–", "«", "»")
 _TOKEN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _TOKEN_REST = re.compile(r"[a-z0-9]*")
@@ -45,8 +45,8 @@ def plain(text: str) -> bool:
 
 
 def snippet(terms: Sequence[str], label: str, body: str) -> str | None:
-    """The snippet of an entry whose label and body are each at most `TOKENS` tokens long, for the query's
-    terms (lowercase letters and digits, each a prefix); None where either text is not `plain`."""
+    """The snippet of an entry whose label and body are each at most `SNIPPET_TOKENS` tokens long, for the
+    query's terms (lowercase letters and digits, each a prefix); None where either text is not `plain`."""
     best, best_score = label, 0
     best_found: list[tuple[int, int, int]] = []
     for text in (label, body):
