@@ -17,6 +17,8 @@ pytestmark = pytest.mark.slow
 
 def _app() -> Any:
     """The app over its own freshly loaded database (schemathesis loads the schema at import time)."""
+    import atexit
+    import shutil
     import tempfile
     from pathlib import Path
 
@@ -26,6 +28,7 @@ def _app() -> Any:
     assert REAL_SEEDS.exists()
     assert FIXTURE_SEEDS.exists()
     folder = Path(tempfile.mkdtemp(prefix="newsfacts-fuzz-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     settings = load_settings(
         database_url=f"sqlite:///{folder / 'fuzz.db'}",
         seeds_dir=copy_seeds(folder / "seeds"),
