@@ -34,12 +34,12 @@ $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
 	touch $@
 
-$(VENV)/.prod: $(VENV)/.created requirements/prod.txt pyproject.toml
+$(VENV)/.prod: $(VENV)/.created requirements/prod.txt pyproject.toml setup.py $(wildcard app/*.py)
 	$(PIP) -r requirements/prod.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.created requirements/dev.txt pyproject.toml
+$(VENV)/.dev: $(VENV)/.created requirements/dev.txt pyproject.toml setup.py $(wildcard app/*.py)
 	$(PIP) -r requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@ $(VENV)/.prod
@@ -53,4 +53,4 @@ lock: $(VENV)/.dev
 		--generate-hashes -q -o requirements/dev.txt --custom-compile-command "make lock"
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) data build app/*.so app/compiled.json .pytest_cache .mypy_cache .ruff_cache test-artifacts

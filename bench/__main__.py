@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from app import COMPILED
 from app.settings import PROJECT_DIR
 from app.transport import PROTOCOL
 from bench import WORK
@@ -82,6 +83,7 @@ def _machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
         "date": time.strftime("%Y-%m-%d"),
+        "compiled": ", ".join(COMPILED) or "none",  # the request path's modules mypyc compiled (setup.py)
     }
 
 
@@ -388,6 +390,7 @@ def report(results: Results) -> str:
             f"{run_.name:<16} {run_.target:<20} {run_.requests_per_s:>9.0f} {run_.p50_ms:>8.2f} {run_.p99_ms:>8.2f} {run_.errors:>7}"
         )
     lines.append("")
+    lines.append(f"compiled {results.machine['compiled']}")
     if results.loader:
         runs = ", ".join(map(str, results.loader["runs_s"]))
         lines.append(

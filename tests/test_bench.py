@@ -66,6 +66,7 @@ def test_quick_benchmark_runs_and_reports_every_figure(
         "datasette",
     } <= set(latencies)
     assert re.search(r"^facts_per_s loader \d+$", result.stdout, re.M)
+    assert re.search(r"^compiled (none|\w+(, \w+)*)$", result.stdout, re.M)  # what the server ran
     # The load is timed three times and the median reported, each time shown.
     assert re.search(
         r"^loader [\d,]+ facts in [\d.]+ s \(median of [\d.]+, [\d.]+, [\d.]+ s\)$", result.stdout, re.M

@@ -1,0 +1,54 @@
+"""The request path's modules run compiled by mypyc (`setup.py`), and never from a source they no longer match.
+
+The whole suite runs against whatever the install compiled; with NEWSFACTS_REQUIRE_COMPILED=1 (as in CI),
+it fails unless every module `setup.py` names runs compiled, so CI tests what the image serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import runpy
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+import app
+from app import compiled_modules
+from app.settings import PROJECT_DIR
+
+SO = EXTENSION_SUFFIXES[0]
+
+
+def _package(folder: Path, compiled_from: bytes, source: bytes, built: bool = True) -> Path:
+    (folder / "compiled.json").write_text(json.dumps({"edge": hashlib.sha256(compiled_from).hexdigest()}))
+    (folder / "edge.py").write_bytes(source)
+    if built:
+        (folder / f"edge{SO}").write_bytes(b"")
+    return folder
+
+
+def test_a_module_compiled_from_its_current_source_runs_compiled(tmp_path: Path) -> None:
+    assert compiled_modules(_package(tmp_path, b"x = 1\n", b"x = 1\n")) == ["edge"]
+
+
+def test_a_module_whose_source_changed_since_it_was_compiled_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ImportError, match=r"app/edge\.py has changed since it was compiled: .*make test"):
+        compiled_modules(_package(tmp_path, b"x = 1\n", b"x = 2\n"))
+
+
+def test_without_a_compiled_module_its_source_runs(tmp_path: Path) -> None:
+    assert compiled_modules(_package(tmp_path, b"x = 1\n", b"x = 2\n", built=False)) == []
+    assert compiled_modules(tmp_path / "nowhere") == []
+
+
+def test_the_modules_the_build_names_are_those_that_run_compiled() -> None:
+    named = runpy.run_path(str(PROJECT_DIR / "setup.py"), run_name="not_main")["COMPILED"]
+    if os.environ.get("NEWSFACTS_REQUIRE_COMPILED") != "1" and not app.COMPILED:
+        pytest.skip("this install runs the request path as Python (NEWSFACTS_COMPILE=0, or no compiler)")
+    assert named == app.COMPILED
+    for name in named:
+        assert importlib.import_module(f"app.{name}").__file__.endswith(SO)  # type: ignore[union-attr]
