@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 def compiled_modules(here: Path = Path(__file__).parent) -> list[str]:
     """The package's modules that run compiled (`setup.py`), each checked against the source it was
     compiled from: a compiled module is imported instead of its source, so one whose source has changed
-    since is refused."""
+    since is refused, and the package does not start."""
     stamp = here / "compiled.json"
     if not stamp.exists():
         return []
@@ -25,8 +25,9 @@ def compiled_modules(here: Path = Path(__file__).parent) -> list[str]:
         if not any((here / f"{name}{suffix}").exists() for suffix in EXTENSION_SUFFIXES):
             continue
         if hashlib.sha256((here / f"{name}.py").read_bytes()).hexdigest() != digest:
-            raise ImportError(
-                f"app/{name}.py has changed since it was compiled: compile it again with `make test` or "
+            # Exits with the message alone: `python -m app …` prints it without a traceback.
+            raise SystemExit(
+                f"newsfacts: app/{name}.py has changed since it was compiled: compile it again with `make test` or "
                 "`make run`, or `.venv/bin/python -m pip install --no-deps --no-build-isolation -e .` "
                 "(with NEWSFACTS_COMPILE=0 before it, the request path runs as Python, uncompiled)"
             )

@@ -11,6 +11,9 @@ import importlib
 import json
 import os
 import runpy
+import shutil
+import subprocess
+import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -36,7 +39,7 @@ def test_a_module_compiled_from_its_current_source_runs_compiled(tmp_path: Path)
 
 
 def test_a_module_whose_source_changed_since_it_was_compiled_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ImportError, match=r"app/edge\.py has changed since it was compiled: .*make test"):
+    with pytest.raises(SystemExit, match=r"app/edge\.py has changed since it was compiled: .*make test"):
         compiled_modules(_package(tmp_path, b"x = 1\n", b"x = 2\n"))
 
 
@@ -52,3 +55,17 @@ def test_the_modules_the_build_names_are_those_that_run_compiled() -> None:
     assert named == app.COMPILED
     for name in named:
         assert importlib.import_module(f"app.{name}").__file__.endswith(SO)  # type: ignore[union-attr]
+
+
+def test_the_command_line_names_a_stale_module_without_a_traceback(tmp_path: Path) -> None:
+    if not app.COMPILED:
+        pytest.skip("this install runs the request path as Python: nothing compiled to go stale")
+    shutil.copytree(PROJECT_DIR / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    source = tmp_path / "app" / f"{app.COMPILED[0]}.py"
+    source.write_text(source.read_text() + "# edited after it was compiled\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert f"app/{app.COMPILED[0]}.py has changed since it was compiled" in result.stderr
+    assert "make test" in result.stderr and "Traceback" not in result.stderr
