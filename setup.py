@@ -2,9 +2,9 @@
 
 `pip install -e .` (what the Makefile and the Dockerfile run) compiles them beside their sources, with
 mypyc (it comes with mypy, in `requirements/build.in`) and the machine's C compiler. Compiled, the API
-serves ~9 % more cold lists a second, its whole share of the ceiling (BENCH.md, the thirty-first round).
-The same source runs as Python with `NEWSFACTS_COMPILE=0`, or where there is no C compiler or no mypy:
-the build says so, and removes what an earlier build compiled.
+serves ~9 % more cold lists a second (BENCH.md, the thirty-first round). The same source runs as Python
+with `NEWSFACTS_COMPILE=0`, or where there is no C compiler or no mypy: the build says so, removes what an
+earlier build compiled, and the server says at start which it runs.
 
 `app/compiled.json` records the hash of each compiled module's source: `app/__init__.py` refuses to
 import a compiled module whose source has changed since (the Makefile's targets compile it again).

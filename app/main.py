@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import __version__, errors
+from app import COMPILED, __version__, errors
 from app.database import create_database
 from app.edge import EdgeMiddleware
 from app.fast_path import FastPath
@@ -83,6 +84,12 @@ def create_app(settings: Settings | None = None, fast_path: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.open()
+        logging.getLogger("newsfacts").info(
+            "the request path runs %s",
+            f"compiled by mypyc ({len(COMPILED)} modules)"
+            if COMPILED
+            else "as Python, uncompiled (setup.py)",
+        )
         yield
         await database.close()
 

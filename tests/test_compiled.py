@@ -21,7 +21,8 @@ import pytest
 
 import app
 from app import compiled_modules
-from app.settings import PROJECT_DIR
+from app.main import create_app
+from app.settings import PROJECT_DIR, Settings
 
 SO = EXTENSION_SUFFIXES[0]
 
@@ -69,3 +70,14 @@ def test_the_command_line_names_a_stale_module_without_a_traceback(tmp_path: Pat
     assert result.returncode == 1
     assert f"app/{app.COMPILED[0]}.py has changed since it was compiled" in result.stderr
     assert "make test" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.anyio
+async def test_the_server_says_at_start_whether_it_runs_compiled(
+    sqlite_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = create_app(sqlite_settings.model_copy(update={"log_level": "info"}))
+    async with api.router.lifespan_context(api):
+        pass
+    said = f"compiled by mypyc ({len(app.COMPILED)} modules)" if app.COMPILED else "as Python, uncompiled"
+    assert f"the request path runs {said}" in capsys.readouterr().err
