@@ -445,27 +445,26 @@ async def _entries_and_snippets(
 
 async def page_entries(snapshot: Snapshot, terms: list[str], ranking: Ranking) -> dict[int, tuple[Any, ...]]:
     """The entries and snippets of a page ranked in memory, by id: (kind, entity id, label, snippet). Made
-    here (`app.snippets`) for a page of short entries spread over many matches, by the database otherwise."""
-    found = await _snippets_made_here(snapshot, terms, ranking.hits) if ranking.snippets_here else None
-    if found is None:
-        found = await _entries_and_snippets(snapshot, ranking.snippet_query, ranking.hits)
+    here (`app.snippets`) for its short entries, by the database for the others."""
+    found = await _snippets_made_here(snapshot, terms, ranking.short) if ranking.short else {}
+    others = [hit for hit in ranking.hits if hit[0] not in found]
+    if others:
+        found.update(await _entries_and_snippets(snapshot, ranking.snippet_query, others))
     return found
 
 
 async def _snippets_made_here(
-    snapshot: Snapshot, terms: list[str], ranked: Sequence[tuple[Any, ...]]
-) -> dict[int, tuple[Any, ...]] | None:
-    """As `_entries_and_snippets`, for a page of short entries, with the snippets made by `app.snippets`;
-    None if one of its texts needs FTS5's own."""
-    ids = [hit for hit, _ in ranked]
+    snapshot: Snapshot, terms: list[str], ids: list[int]
+) -> dict[int, tuple[Any, ...]]:
+    """As `_entries_and_snippets`, for short entries, with the snippets made by `app.snippets`: of those
+    whose texts are plain (the others need FTS5's own)."""
     marks = ", ".join(snapshot.dialect.placeholder for _ in ids)
     sql = f"SELECT id, kind, entity_id, label, body FROM search_entry WHERE id IN ({marks})"
     found = {}
     for ident, kind, entity_id, label, body in await snapshot.all(sql, ids):
         snippet = snippets.snippet(terms, label, body)
-        if snippet is None:
-            return None
-        found[ident] = (kind, entity_id, label, snippet)
+        if snippet is not None:
+            found[ident] = (kind, entity_id, label, snippet)
     return found
 
 

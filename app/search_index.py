@@ -20,15 +20,16 @@ length in tokens. So:
   and totals (`tests/test_search_index.py` compares the two on every word of the article and on a
   generated corpus).
 
-The page's snippets still come from FTS5's `snippet()`, asked for with the words the page's entries hold
+A long entry's snippet (an article's) still comes from FTS5's `snippet()`, asked for with the words the page's entries hold
 (`ukrain` becomes `"ukraine" OR "ukrainians"`): FTS5 merges the lists of every word a prefix stands for,
 over the whole index, before its first row, where whole words are read only around the page's entries.
 One thing can differ from asking with the prefix: `snippet()` picks its window by how many of the query's
 phrases it holds, and the words of one prefix are one phrase there and several here (7 snippets of the
 25,041 of 2,098 searches on the benchmark's 1M corpus start elsewhere; the words marked are the same).
-FTS5 makes them in one scan of the query's matches between the page's lowest and highest entry; a page
-of short entries spread over `SNIPPETS_HERE_FROM` matches or more (a common word's) gets the same bytes
-from `app.snippets` instead, without that scan (`Ranking.snippets_here`, `queries.page_entries`).
+FTS5 makes them in one scan of the query's matches between those entries' lowest and highest. A short
+entry (each column at most `SNIPPET_TOKENS` tokens: a quote, a person, an event) gets the same bytes from
+`app.snippets` (`Ranking.short`, `queries.page_entries`): compiled, that costs less than FTS5's snippet
+and spares its scan, whose length grows with the corpus.
 
 A query with a word that is not plain lowercase letters and digits once folded (another script, `_`) is
 left to FTS5 whole: its tokenizer alone decides what such a word is.
@@ -68,10 +69,6 @@ CONNECT_SQL = [  # run on each read connection, before it is made query-only (th
     f"CREATE VIRTUAL TABLE {WORDS} USING fts5vocab(main, search_fts, row)",
 ]
 _RANGE = "term >= ? AND term < ?"
-# Matches between a page's lowest and highest entry from which, if every entry of the page is short, its
-# snippets are made here (`app.snippets`) rather than by FTS5's scan of them (~50 ns a match: about even
-# at 2,000 on the benchmark's 1M corpus, 2-6 x slower from 4,000).
-SNIPPETS_HERE_FROM = 2000
 _BOOSTS = np.ones(SEARCH_KIND_MODULUS)
 for _kind, _code in SEARCH_KIND_CODES.items():
     _BOOSTS[_code] = KIND_BOOST[_kind]
@@ -125,7 +122,7 @@ class Ranking:
     total: int  # all matches of the kinds asked for
     snippet_query: str  # the query for the page's snippets (FTS5's `snippet()`, PostgreSQL's `ts_headline`)
     dataset: object  # the `DatasetInfo` of the lengths and postings it was ranked from
-    snippets_here: bool = False  # SQLite: the page's snippets are cheaper made by `app.snippets`
+    short: list[int] = field(default_factory=list)  # SQLite: the page's short entries (`app.snippets`)
 
 
 @dataclass
@@ -179,7 +176,6 @@ class SearchIndex:
             common, found = _common(entries, postings[other].entries)
             entries, positions = entries[common], {i: at[common] for i, at in positions.items()}
             positions[other] = found
-        matches = entries  # of every kind: what FTS5 scans for the page's snippets
         if codes:
             wanted = np.isin(entries % SEARCH_KIND_MODULUS, codes)
             entries, positions = entries[wanted], {i: at[wanted] for i, at in positions.items()}
@@ -195,14 +191,8 @@ class SearchIndex:
         ids = np.sort(entries[page])
         query = self._snippet_query(snapshot, terms, postings, ids)
         hits = [(int(entries[i]), float(scores[i])) for i in page]
-        here = bool(
-            len(ids)
-            and kept.short is not None
-            and np.searchsorted(matches, ids[-1], "right") - np.searchsorted(matches, ids[0])
-            >= SNIPPETS_HERE_FROM
-            and kept.short[ids].all()
-        )
-        return Ranking(hits, len(entries), query, kept.dataset, here)
+        short = [] if kept.short is None else ids[kept.short[ids]].tolist()
+        return Ranking(hits, len(entries), query, kept.dataset, short)
 
     async def stale(self, snapshot: Snapshot, ranking: Ranking) -> bool:
         """Whether the ranking used what was kept from another dataset than the one the request read

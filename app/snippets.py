@@ -1,12 +1,14 @@
-"""FTS5's `snippet()` of a short entry, made in Python: where asking FTS5 would cost a walk over thousands
-of matches.
+"""FTS5's `snippet()` of a short entry, made in Python: every short entry of a search's page gets its
+snippet here, and only the long ones (articles) from FTS5.
 
 FTS5 gives a page's snippets from one statement that scans the query's matches between the page's lowest
-and highest entry (`Dialect.snippets_sql`), ~50 ns a match: nothing for most searches, but most of a
-search for a common word, whose page of 50 is spread over ~15,000 matches on the benchmark's 1M corpus
-(0.8 ms of 1.1). For a page of short entries — every column at most `dialects.SNIPPET_TOKENS` (24)
-tokens long, as a quote's label and text are — a snippet is simple enough to make here, byte for byte as
-FTS5 makes it (`snippet(search_fts, -1, '<mark>', '</mark>', '…', 24)`, SQLite's `fts5SnippetFunction`):
+and highest entry (`Dialect.snippets_sql`), ~50 ns a match: a scan that grows with the corpus, ~60 µs a
+page on the benchmark's 1M corpus against ~3 on the 10k, and most of a search for a common word, whose
+page of 50 is spread over ~15,000 matches (0.8 ms of 1.1). For a short entry — each column at most
+`dialects.SNIPPET_TOKENS` (24) tokens long, as a quote's label and text are — a snippet is simple enough
+to make here, byte for byte as FTS5 makes it (`snippet(search_fts, -1, '<mark>', '</mark>', '…', 24)`,
+SQLite's `fts5SnippetFunction`), and this module runs compiled (`setup.py`): ~2.8 µs a snippet, the
+entry's row read by its id on top, and no scan (the thirty-second round, BENCH.md):
 
 - a column that short fits the window whole, so the snippet is the whole column, with no ellipsis;
 - of the two columns, the one whose window scores more: 1000 for each of the query's phrases it holds,
