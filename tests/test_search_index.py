@@ -140,6 +140,12 @@ async def test_the_postings_kept_stay_within_their_budget(sqlite_settings: Setti
             assert await _search(bounded, q=q) == await _search(unbounded, q=q)
             assert 0 < small.kept_bytes <= 4_000
         assert large.kept_bytes > 4_000
+        # What is kept is counted whole: a word searched alone keeps its matches' order with its postings.
+        for index in (small, large):
+            assert index._kept is not None
+            assert index.kept_bytes == sum(postings.nbytes for postings in index._kept.postings.values())
+        assert large._kept is not None
+        assert all(postings.best_first is not None for postings in large._kept.postings.values())
 
 
 async def test_a_new_dataset_is_ranked_from_its_own_postings(
