@@ -196,7 +196,7 @@ class SearchIndex:
             page = _best(entries, scores, offset + limit)[offset:]
         ids = np.sort(entries[page])
         query = self._snippet_query(snapshot, terms, postings, ids)
-        hits = [(int(entries[i]), float(scores[i])) for i in page]
+        hits = list(zip(entries[page].tolist(), scores[page].tolist(), strict=True))
         short = [] if kept.short is None else ids[kept.short[ids]].tolist()
         return Ranking(hits, total, query, kept.dataset, short)
 
