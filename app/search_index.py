@@ -19,10 +19,11 @@ length in tokens. So:
   with FTS5's formula in FTS5's order of operations: the same scores to the last bit, hence the same order
   and totals (`tests/test_search_index.py` compares the two on every word of the article and on a
   generated corpus);
-- a word searched alone, of every kind, has the same order of matches for every page: it is sorted once,
-  at its first such search, and kept with its postings (4 bytes a match, within the same budget), so
-  such a search scores only its page. For `war`, `people` and the benchmark's other common words (15,000
-  matches each on its 1M corpus) that takes the ranking from 172 µs to 19.
+- a word searched alone has the same order of matches for every page: it is sorted once, at its first
+  such search, and kept with its postings (4 bytes a match, within the same budget), so such a search
+  scores only its page (of the kinds it asks for, picked out of that order). For `war`, `people` and the
+  benchmark's other common words (15,000 matches each on its 1M corpus) that takes the ranking from
+  172 µs to 14 (asking for quotes only, 174 to 70).
 
 A long entry's snippet (an article's) still comes from FTS5's `snippet()`, asked for with the words the
 page's entries hold (`ukrain` becomes `"ukraine" OR "ukrainians"`): FTS5 merges the lists of every word a
@@ -105,7 +106,7 @@ class Postings:
     words: list[str]  # the index's words that start with the prefix
     by_entry: np.ndarray  # int32: the entry of each occurrence, ascending
     word_of: np.ndarray  # int32: the word of each occurrence (an index into `words`)
-    best_first: np.ndarray | None = None  # int32: `entries`' positions by score, once searched alone
+    best_first: np.ndarray | None = None  # int32: `entries` by score, best first, once searched alone
 
     @property
     def nbytes(self) -> int:
@@ -175,10 +176,12 @@ class SearchIndex:
         if kept is None or (info is not None and info is not kept.dataset):
             kept = await self._read_lengths(snapshot, info or await snapshot.dataset())
         postings = [await self._postings_of(snapshot, kept, term) for term in terms]
-        best_first = self._best_first(kept, terms[0], postings[0]) if len(terms) == 1 and not codes else None
-        if best_first is not None:  # a word alone, of every kind: a slice of its matches in order
-            at = best_first[offset : offset + limit]
-            entries, total = postings[0].entries[at], len(postings[0].entries)
+        best_first = self._best_first(kept, terms[0], postings[0]) if len(terms) == 1 else None
+        if best_first is not None:  # a word alone: a slice of its matches in order, of the kinds asked for
+            if codes:
+                best_first = best_first[np.isin(best_first % SEARCH_KIND_MODULUS, codes)]
+            entries, total = best_first[offset : offset + limit], len(best_first)
+            at = np.searchsorted(postings[0].entries, entries)
             scores, page = _scores(kept, postings, {0: at}, entries), np.arange(len(at))
         else:
             # The entries all the words are in, the rarest word's first; where each is in each word's postings.
@@ -256,17 +259,18 @@ class SearchIndex:
         return postings
 
     def _best_first(self, kept: _Kept, prefix: str, postings: Postings) -> np.ndarray | None:
-        """A word's matches by score, best first, ties by id: every search of the word alone (every kind)
-        reads a slice of the same order, so it is sorted once and kept with the word's postings. A common
-        word's ranking then costs a page's scores, not all its matches' (15,000 of them for `war` on the
-        benchmark's 1M corpus). None for a word not kept, or whose order would not fit beside it."""
+        """A word's matches by score, best first, ties by id: every search of the word alone reads a slice
+        of the same order (of the kinds it asks for), so it is sorted once and kept with the word's
+        postings. A common word's ranking then costs a page's scores, not all its matches' (15,000 of them
+        for `war` on the benchmark's 1M corpus). None for a word not kept, or whose order would not fit
+        beside it."""
         if postings.best_first is None:
             order_bytes = 4 * len(postings.entries)
             if kept.postings.get(prefix) is not postings or postings.nbytes + order_bytes > self.max_bytes:
                 return None
             everything = np.arange(len(postings.entries))
             scores = _scores(kept, [postings], {0: everything}, postings.entries)
-            postings.best_first = _best(postings.entries, scores, len(scores)).astype(np.int32)
+            postings.best_first = postings.entries[_best(postings.entries, scores, len(scores))]
             self._grown(kept, postings.best_first.nbytes)
         return postings.best_first
 
