@@ -23,8 +23,8 @@ from app.formats import ITEM_SEPARATORS
 from app.pagination import Cursor, ListParams, Page, split_values
 from app.params import SearchParams
 from app.schemas import SearchHit
-from app.search_index import Ranking
-from app.search_kinds import SEARCH_KIND_CODES
+from app.search_index import Ranking, ShortTexts
+from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS, SEARCH_KIND_OF_CODE
 from app.tabular import line_writer
 
 
@@ -446,22 +446,33 @@ async def _entries_and_snippets(
 async def page_entries(snapshot: Snapshot, terms: list[str], ranking: Ranking) -> dict[int, tuple[Any, ...]]:
     """The entries and snippets of a page ranked in memory, by id: (kind, entity id, label, snippet). Made
     here (`app.snippets`) for its short entries, by the database for the others."""
-    found = await _snippets_made_here(snapshot, terms, ranking.short) if ranking.short else {}
+    found = _snippets_made_here(terms, await _short_entries(snapshot, ranking)) if ranking.short else {}
     others = [hit for hit in ranking.hits if hit[0] not in found]
     if others:
         found.update(await _entries_and_snippets(snapshot, ranking.snippet_query, others))
     return found
 
 
-async def _snippets_made_here(
-    snapshot: Snapshot, terms: list[str], ids: list[int]
-) -> dict[int, tuple[Any, ...]]:
+async def _short_entries(snapshot: Snapshot, ranking: Ranking) -> list[tuple[Any, ...]]:
+    """The page's short entries as (id, kind, entity id, label, body): from the texts the search index
+    keeps (`ShortTexts`), or the database."""
+    if ranking.short_texts is None:
+        marks = ", ".join(snapshot.dialect.placeholder for _ in ranking.short)
+        sql = f"SELECT id, kind, entity_id, label, body FROM search_entry WHERE id IN ({marks})"
+        return await snapshot.all(sql, ranking.short)
+    data, bounds = ranking.short_texts
+    entries: list[tuple[Any, ...]] = []
+    for n, ident in enumerate(ranking.short):
+        entity_id, label, body = data[bounds[2 * n] : bounds[2 * n + 1]].decode().split(ShortTexts.SEPARATOR)
+        entries.append((ident, SEARCH_KIND_OF_CODE[ident % SEARCH_KIND_MODULUS], entity_id, label, body))
+    return entries
+
+
+def _snippets_made_here(terms: list[str], entries: list[tuple[Any, ...]]) -> dict[int, tuple[Any, ...]]:
     """As `_entries_and_snippets`, for short entries, with the snippets made by `app.snippets`: of those
     whose texts are plain (the others need FTS5's own)."""
-    marks = ", ".join(snapshot.dialect.placeholder for _ in ids)
-    sql = f"SELECT id, kind, entity_id, label, body FROM search_entry WHERE id IN ({marks})"
     found = {}
-    for ident, kind, entity_id, label, body in await snapshot.all(sql, ids):
+    for ident, kind, entity_id, label, body in entries:
         snippet = snippets.snippet(terms, label, body)
         if snippet is not None:
             found[ident] = (kind, entity_id, label, snippet)

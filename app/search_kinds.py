@@ -12,6 +12,7 @@ SEARCH_KINDS = ("person", "unit", "place", "event", "quote", "figure", "article"
 # full-text search ranks and filters matches by kind from the id alone, without reading each entry.
 SEARCH_KIND_CODES = {kind: code for code, kind in enumerate(sorted(SEARCH_KINDS))}
 SEARCH_KIND_MODULUS = 8
+SEARCH_KIND_OF_CODE = {code: kind for kind, code in SEARCH_KIND_CODES.items()}
 
 
 def search_entry_id(number: int, kind: str) -> int:

@@ -39,11 +39,12 @@ class Settings(BaseSettings):
         64, ge=0, le=4096, description="Memory for cached responses per worker (0 disables)."
     )
     search_index_mb: int = Field(
-        64,
+        96,
         ge=0,
         le=4096,
         description="Memory per worker for the searched words' postings, with which search ranks in "
-        "memory (0: the database ranks every search: FTS5's bm25 on SQLite, `ts_rank_cd` on PostgreSQL).",
+        "memory, and on SQLite the short entries' texts, where they take at most half of it (0: the "
+        "database ranks every search: FTS5's bm25 on SQLite, `ts_rank_cd` on PostgreSQL).",
     )
     db_pool_size: int = Field(
         10, ge=1, le=200, description="PostgreSQL connections per worker, opened at start and kept."

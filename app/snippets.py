@@ -7,8 +7,9 @@ page on the benchmark's 1M corpus against ~3 on the 10k, and most of a search fo
 page of 50 is spread over ~15,000 matches (0.8 ms of 1.1). For a short entry — each column at most
 `dialects.SNIPPET_TOKENS` (24) tokens long, as a quote's label and text are — a snippet is simple enough
 to make here, byte for byte as FTS5 makes it (`snippet(search_fts, -1, '<mark>', '</mark>', '…', 24)`,
-SQLite's `fts5SnippetFunction`), and this module runs compiled (`setup.py`): ~2.8 µs a snippet, the
-entry's row read by its id on top, and no scan (the thirty-second round, BENCH.md):
+SQLite's `fts5SnippetFunction`), and this module runs compiled (`setup.py`): ~2.2 µs a snippet (2.9
+before the thirty-fourth round), its texts kept in memory by the search index (`ShortTexts`), and no scan
+(BENCH.md):
 
 - a column that short fits the window whole, so the snippet is the whole column, with no ellipsis;
 - of the two columns, the one whose window scores more: 1000 for each of the query's phrases it holds,
@@ -34,28 +35,26 @@ from app.dialects import MARK_END, MARK_START
 
 SEPARATORS = ("“", "”", "‘", "’", "…", "—", "–", "«", "»")
 _TOKEN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_TOKEN_REST = re.compile(r"[a-z0-9]*")
+_NOT_PLAIN = re.compile("[^\x00-\x7f" + "".join(SEPARATORS) + "]")
 
 
 def plain(text: str) -> bool:
     """Whether `unicode61` reads the text as this module does: ASCII, but for `SEPARATORS`."""
-    if text.isascii():
-        return True
-    for separator in SEPARATORS:
-        text = text.replace(separator, "")
-    return text.isascii()
+    return text.isascii() or _NOT_PLAIN.search(text) is None
 
 
 def snippet(terms: Sequence[str], label: str, body: str) -> str | None:
     """The snippet of an entry whose label and body are each at most `SNIPPET_TOKENS` tokens long, for the
     query's terms (lowercase letters and digits, each a prefix); None where either text is not `plain`."""
+    if not (plain(label) and plain(body)):
+        return None
     best, best_score = label, 0
     best_found: list[tuple[int, int, int]] = []
     for text in (label, body):
-        if not plain(text):
-            return None
         low = text.lower()
         found = _occurrences(terms, low)
+        if not found:
+            continue  # scores 0: the label stays the snippet unless the body scores more
         phrases = {(term, low[start:end]) for start, end, term in found}
         score = 999 * len(phrases) + len(found)  # 1000 a phrase, 1 for each further occurrence
         if score > best_score:
@@ -72,11 +71,15 @@ def snippet(terms: Sequence[str], label: str, body: str) -> str | None:
 def _occurrences(terms: Sequence[str], low: str) -> list[tuple[int, int, int]]:
     """(start, end, term) of each token of `low` that starts with a term."""
     found = []
+    size = len(low)
     for number, term in enumerate(terms):
         at = low.find(term)
         while at >= 0:
+            end = at + len(term)
             if at == 0 or low[at - 1] not in _TOKEN_CHARACTERS:
-                end = _TOKEN_REST.match(low, at + len(term)).end()  # type: ignore[union-attr]  # `*`: always
+                while end < size and low[end] in _TOKEN_CHARACTERS:
+                    end += 1
                 found.append((at, end, number))
-            at = low.find(term, at + 1)
+            # From the end: a term is letters and digits, so no token starts before it.
+            at = low.find(term, end)
     return found

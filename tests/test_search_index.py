@@ -140,11 +140,16 @@ async def test_the_postings_kept_stay_within_their_budget(sqlite_settings: Setti
             assert await _search(bounded, q=q) == await _search(unbounded, q=q)
             assert 0 < small.kept_bytes <= 4_000
         assert large.kept_bytes > 4_000
-        # What is kept is counted whole: a word searched alone keeps its matches' order with its postings.
+        # What is kept is counted whole: a word searched alone keeps its matches' order with its postings,
+        # and the short entries' texts are kept where they take at most half the budget.
         for index in (small, large):
             assert index._kept is not None
-            assert index.kept_bytes == sum(postings.nbytes for postings in index._kept.postings.values())
-        assert large._kept is not None
+            texts = index._kept.texts.nbytes if index._kept.texts is not None else 0
+            assert index.kept_bytes == texts + sum(
+                postings.nbytes for postings in index._kept.postings.values()
+            )
+        assert small._kept is not None and small._kept.texts is None
+        assert large._kept is not None and large._kept.texts is not None
         assert all(postings.best_first is not None for postings in large._kept.postings.values())
 
 

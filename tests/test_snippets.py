@@ -4,6 +4,7 @@ or FTS5's own where a text is not plain ASCII; a long one gets FTS5's."""
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -123,8 +124,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @asynccontextmanager
-async def _opened(path: Path) -> AsyncIterator[SqliteDatabase]:
-    database = SqliteDatabase(path, timeout=30, search_index=SearchIndex(64 << 20))
+async def _opened(path: Path, budget: int = 64 << 20) -> AsyncIterator[SqliteDatabase]:
+    database = SqliteDatabase(path, timeout=30, search_index=SearchIndex(budget))
     await database.open()
     yield database
     await database.close()
@@ -139,12 +140,14 @@ def _words(path: Path, count: int) -> list[str]:
     return words[:count] + [word[:2] for word in words[:60]] + names
 
 
-async def _compare_with_fts5s(path: Path, count: int) -> tuple[int, int]:
+async def _compare_with_fts5s(path: Path, count: int, budget: int = 64 << 20) -> tuple[int, int, set[bool]]:
     """Each search's first page as served — a short entry's snippet made by Python where its texts are
     plain — and with FTS5 making every snippet: the same bytes. Returns how many short entries the pages
-    held, and how many of them have a text that is not plain (whose snippet FTS5 made all the same)."""
+    held, how many of them have a text that is not plain (whose snippet FTS5 made all the same), and
+    whether their texts came from memory (`ShortTexts`) or the file: {True}, {False}, or both."""
     short = not_plain = 0
-    async with _opened(path) as database, database.snapshot() as snapshot:
+    from_memory: set[bool] = set()
+    async with _opened(path, budget) as database, database.snapshot() as snapshot:
         index = snapshot.search_index
         assert index is not None
         for q in _words(path, count):
@@ -158,7 +161,9 @@ async def _compare_with_fts5s(path: Path, count: int) -> tuple[int, int]:
             ), q
             short += len(ranking.short)
             not_plain += sum(not _plain_entry(path, ident) for ident in ranking.short)
-    return short, not_plain
+            if ranking.short:
+                from_memory.add(ranking.short_texts is not None)
+    return short, not_plain, from_memory
 
 
 def _plain_entry(path: Path, ident: int) -> bool:
@@ -168,16 +173,39 @@ def _plain_entry(path: Path, ident: int) -> bool:
 
 
 @pytest.mark.anyio
-async def test_a_generated_archives_pages_are_fts5s(archive: Path) -> None:
-    short, _ = await _compare_with_fts5s(archive, count=400)
+@pytest.mark.parametrize(
+    ("budget", "in_memory"), [(64 << 20, True), (256 << 10, False)], ids=["texts-kept", "texts-not-fitting"]
+)
+async def test_a_generated_archives_pages_are_fts5s(archive: Path, budget: int, in_memory: bool) -> None:
+    """With the short entries' texts kept in memory, and with them read from the file (where they would
+    take more than half of `SEARCH_INDEX_MB`: 337 kB here)."""
+    short, _, from_memory = await _compare_with_fts5s(archive, 400, budget)
     assert short > 5_000  # the comparison is not empty
+    assert from_memory == {in_memory}
+
+
+@pytest.mark.anyio
+async def test_a_text_holding_the_separator_leaves_the_short_entries_to_the_file(
+    archive: Path, tmp_path: Path
+) -> None:
+    """The texts kept are records of three fields joined by U+001F: where a text holds that character
+    itself, none is kept, and the pages are the same."""
+    path = tmp_path / "separator.db"
+    shutil.copyfile(archive, path)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE search_entry SET body = body || char(31) "
+            "WHERE id = (SELECT min(id) FROM search_entry WHERE kind = 'quote')"
+        )
+    short, _, from_memory = await _compare_with_fts5s(path, 400)
+    assert short > 5_000 and from_memory == {False}
 
 
 @pytest.mark.anyio
 async def test_the_articles_pages_are_fts5s(sqlite_settings: Settings) -> None:
     """Its texts hold letters beyond ASCII (Kalinoŭski, Łukašenka): those entries are left to FTS5."""
-    short, not_plain = await _compare_with_fts5s(sqlite_settings.sqlite_path, count=1_000)
-    assert short > 1_000 and not_plain > 50
+    short, not_plain, from_memory = await _compare_with_fts5s(sqlite_settings.sqlite_path, count=1_000)
+    assert short > 1_000 and not_plain > 50 and from_memory == {True}
 
 
 @pytest.mark.anyio
