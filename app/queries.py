@@ -460,10 +460,9 @@ async def _short_entries(snapshot: Snapshot, ranking: Ranking) -> list[tuple[Any
         marks = ", ".join(snapshot.dialect.placeholder for _ in ranking.short)
         sql = f"SELECT id, kind, entity_id, label, body FROM search_entry WHERE id IN ({marks})"
         return await snapshot.all(sql, ranking.short)
-    data, bounds = ranking.short_texts
     entries: list[tuple[Any, ...]] = []
-    for n, ident in enumerate(ranking.short):
-        entity_id, label, body = data[bounds[2 * n] : bounds[2 * n + 1]].decode().split(ShortTexts.SEPARATOR)
+    for ident, record in zip(ranking.short, ranking.short_texts, strict=True):
+        entity_id, label, body = record.decode().split(ShortTexts.SEPARATOR)
         entries.append((ident, SEARCH_KIND_OF_CODE[ident % SEARCH_KIND_MODULUS], entity_id, label, body))
     return entries
 

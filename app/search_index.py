@@ -133,8 +133,7 @@ class Ranking:
     snippet_query: str  # the query for the page's snippets (FTS5's `snippet()`, PostgreSQL's `ts_headline`)
     dataset: object  # the `DatasetInfo` of the lengths and postings it was ranked from
     short: list[int] = field(default_factory=list)  # SQLite: the page's short entries (`app.snippets`)
-    # Their records (`ShortTexts`), where the index keeps them: the buffer, and where each starts and ends.
-    short_texts: tuple[bytearray, list[int]] | None = None
+    short_texts: list[bytearray] | None = None  # their records (`ShortTexts`), where the index keeps them
 
 
 @dataclass
@@ -155,11 +154,11 @@ class ShortTexts:
     def nbytes(self) -> int:
         return len(self.data) + self.ids.nbytes + self.starts.nbytes
 
-    def bounds(self, ids: np.ndarray) -> list[int]:
-        """Where each of these short entries' records starts and ends in `data` (two numbers each)."""
-        at = np.searchsorted(self.ids, ids)
-        bounds: list[int] = self.starts[np.stack((at, at + 1), 1).ravel()].tolist()
-        return bounds
+    def records(self, ids: np.ndarray) -> list[bytearray]:
+        """These short entries' records (ascending ids)."""
+        at, data = self.ids.searchsorted(ids), self.data
+        starts, ends = self.starts[at].tolist(), self.starts[at + 1].tolist()
+        return [data[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
 @dataclass
@@ -231,7 +230,7 @@ class SearchIndex:
         query = self._snippet_query(snapshot, terms, postings, ids)
         hits = list(zip(entries[page].tolist(), scores[page].tolist(), strict=True))
         short = ids[:0] if kept.short is None else ids[kept.short[ids]]
-        texts = (kept.texts.data, kept.texts.bounds(short)) if kept.texts is not None and len(short) else None
+        texts = kept.texts.records(short) if kept.texts is not None and len(short) else None
         return Ranking(hits, total, query, kept.dataset, short.tolist(), texts)
 
     async def stale(self, snapshot: Snapshot, ranking: Ranking) -> bool:
