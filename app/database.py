@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from app.dialects import Dialect
-from app.search_index import CONNECT_SQL, PostgresSearchIndex, SearchIndex
+from app.search_index import PostgresSearchIndex, SearchIndex
 from app.settings import Settings
 from app.transport import send_overdue
 
@@ -203,8 +203,6 @@ class SqliteDatabase:
         uri = f"file:{quote(str(self.path))}?mode=ro"
         connection = sqlite3.connect(uri, uri=True, check_same_thread=False, cached_statements=512)
         try:
-            for statement in CONNECT_SQL if self.search_index is not None else ():
-                connection.execute(statement)
             connection.execute("PRAGMA query_only = ON")
             # Keep the shared lock from the first read on. A load never writes the file we serve (it
             # renames a new one over it, which `_refresh` notices), so no one needs the lock back; and

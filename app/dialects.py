@@ -40,8 +40,8 @@ BACKEND_OBJECTS = frozenset(
         "document",
         "ix_quote_speaker_page",  # SQLite's covering indexes of quote lists (migration 0004)
         "ix_quote_position_csv",
-        "search_word",  # PostgreSQL's words and lengths for ranking in memory (migration 0005)
-        "search_length",
+        "search_word",  # the words ranking in memory reads (migrations 0005 and 0006)
+        "search_length",  # PostgreSQL's lengths for it (SQLite reads FTS5's)
     }
 )
 

@@ -4,4 +4,4 @@ Kept here, not read from `migrations/` at start-up: importing Alembic would add 
 start of the API. `tests/test_migrations.py` checks that it is Alembic's head.
 """
 
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"

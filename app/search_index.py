@@ -10,10 +10,10 @@ length in tokens. So:
 - the entries' lengths are read once per dataset, at its first search (FTS5's `docsize` table: ~0.3 s for
   the 1M corpus), with the index's row count and average length (its `averages` record);
 - a query word's postings — each entry holding a word that starts with it, with the weighted count, and
-  which words they are — are read from the full-text index itself (`fts5vocab`) the first time the word
-  is searched (0.6 ms on average for the benchmark's words on the 1M corpus, less than an FTS5 search of
-  them cost; the commonest words, whose every occurrence is read, about as much as FTS5 took: `the`, in
-  171,000 entries, 0.22–0.25 s against 0.26) and kept, the least recently searched dropped first, within
+  which words they are — are read the first time the word is searched, from `search_word`, which each
+  load writes from the full-text index itself (`write_search_words`; until migration 0006 they were
+  decoded from it with `fts5vocab` at that first search: 0.4 ms on average for the benchmark's words on
+  the 1M corpus, 0.06 ms now), and kept, the least recently searched dropped first, within
   `SEARCH_INDEX_MB`; a new file (a new load) drops them all;
 - a search intersects its words' postings, keeps the kinds asked for, and scores every match at once
   with FTS5's formula in FTS5's order of operations: the same scores to the last bit, hence the same order
@@ -45,8 +45,8 @@ left to FTS5 whole: its tokenizer alone decides what such a word is.
 PostgreSQL's `ts_rank_cd` scored every match in the database, reading each one's `tsvector` from the heap
 (~2.5 ms a search on the benchmark's 1M corpus, 55 ms for a short prefix; a p99 of ~200 ms at 16
 connections). There the same bm25 is computed from two tables each load writes out of the `document`
-column (migration 0005): each word's entries with its weighted occurrences, and each entry's length in
-words. So a word matches what `document @@` matches, and only the page's rows are read, with their
+column (migration 0005): each word's entries with its weighted occurrences (`search_word`, in the same
+form as SQLite's), and each entry's length in words. So a word matches what `document @@` matches, and only the page's rows are read, with their
 `ts_headline`. Its words, once kept, are used before a statement has said which dataset the request
 reads (`Database.statements`): `stale` checks afterwards, and such a search is answered again. A word
 that is not plain is left to `ts_rank_cd`.
@@ -59,7 +59,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -67,16 +67,12 @@ from app.dialects import COLUMN_WEIGHTS, KIND_BOOST, SNIPPET_TOKENS
 from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from app.database import DatasetInfo, Snapshot
 
 K1, B = 1.2, 0.75  # FTS5's bm25 parameters (fts5_aux.c)
 _PLAIN = re.compile(r"[a-z0-9]+")
-INSTANCES, WORDS = "temp.search_vocabulary_instances", "temp.search_vocabulary_words"
-CONNECT_SQL = [  # run on each read connection, before it is made query-only (they live in its temp schema)
-    f"CREATE VIRTUAL TABLE {INSTANCES} USING fts5vocab(main, search_fts, instance)",
-    f"CREATE VIRTUAL TABLE {WORDS} USING fts5vocab(main, search_fts, row)",
-]
-_RANGE = "term >= ? AND term < ?"
 _BOOSTS = np.ones(SEARCH_KIND_MODULUS)
 for _kind, _code in SEARCH_KIND_CODES.items():
     _BOOSTS[_code] = KIND_BOOST[_kind]
@@ -335,18 +331,21 @@ class SearchIndex:
             kept.bytes -= kept.postings.popitem(last=False)[1].nbytes
 
     async def _read_postings(self, snapshot: Snapshot, bounds: list[str]) -> Postings:
-        """The postings of the words in [bounds[0], bounds[1]), from FTS5's index."""
-        words = await snapshot.all(f"SELECT term, cnt FROM {WORDS} WHERE {_RANGE}", bounds)
-        # One number per occurrence, its entry's id, negative in a label: one aggregate, not two (a third
-        # less time for a common word's thousands of occurrences than a second list of labels).
-        (occurrences,) = (
-            await snapshot.all(
-                f"SELECT group_concat(CASE col WHEN 'label' THEN -doc ELSE doc END) FROM {INSTANCES} "
-                f"WHERE {_RANGE}",
-                bounds,
-            )
-        )[0]
-        return _postings([word for word, _ in words], [count for _, count in words], occurrences)
+        """The postings of the words in [bounds[0], bounds[1]), as the load wrote them (`search_word`)."""
+        p = snapshot.dialect.placeholder
+        words = await snapshot.all(
+            f"SELECT word, entries, counts FROM search_word WHERE word >= {p} AND word < {p} ORDER BY word",
+            bounds,
+        )
+        if not words:
+            return _merged([], _NONE, np.zeros(0), _NONE)
+        entries = [_integers(ids) for _, ids, _ in words]
+        return _merged(
+            [word for word, _, _ in words],
+            np.concatenate(entries),
+            np.concatenate([_integers(counts) for _, _, counts in words]).astype(np.float64),
+            np.repeat(np.arange(len(words), dtype=np.int32), [len(ids) for ids in entries]),
+        )
 
 
 class PostgresSearchIndex(SearchIndex):
@@ -360,21 +359,6 @@ class PostgresSearchIndex(SearchIndex):
         lengths = np.zeros(int(ids.max(initial=0)) + 1)
         lengths[ids] = sizes
         return len(ids), lengths, int(sizes.sum()), None  # the page's headlines are PostgreSQL's to make
-
-    async def _read_postings(self, snapshot: Snapshot, bounds: list[str]) -> Postings:
-        words = await snapshot.all(
-            "SELECT word, entries, counts FROM search_word WHERE word >= %s AND word < %s ORDER BY word",
-            bounds,
-        )
-        if not words:
-            return _merged([], _NONE, np.zeros(0), _NONE)
-        entries = [_integers(ids) for _, ids, _ in words]
-        return _merged(
-            [word for word, _, _ in words],
-            np.concatenate(entries),
-            np.concatenate([_integers(counts) for _, _, counts in words]).astype(np.float64),
-            np.repeat(np.arange(len(words), dtype=np.int32), [len(ids) for ids in entries]),
-        )
 
     def _snippet_query(
         self, snapshot: Snapshot, terms: Sequence[str], postings: list[Postings], entries: np.ndarray
@@ -391,18 +375,32 @@ def _integers(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, ">i4").astype(np.int32)
 
 
-def _postings(words: list[str], counts: list[int], occurrences: Any) -> Postings:
-    """From the occurrences fts5vocab lists (by word, then entry), as one comma-separated text of entry
-    ids, each negative where the occurrence is in the entry's label."""
-    if not occurrences:
-        return _merged(words, _NONE, np.zeros(0), _NONE)
-    signed = np.fromstring(occurrences, np.int32, sep=",")
-    return _merged(
-        words,
-        np.abs(signed),
-        np.where(signed < 0, *COLUMN_WEIGHTS),
-        np.repeat(np.arange(len(words), dtype=np.int32), counts),
+def write_search_words(connection: sqlite3.Connection) -> None:
+    """SQLite: fill `search_word` from FTS5's own index, once the load has completed and optimized it, so
+    a word matches exactly what `search_fts MATCH` matches: each word's entries (ascending ids) and its
+    occurrences in each, weighted (`COLUMN_WEIGHTS`), as big-endian 4-byte integers, as on PostgreSQL.
+    A search reads a word's row instead of decoding its occurrences from the index (`fts5vocab`): 0.03 s
+    for the benchmark's first reads of its 515 words on the 1M corpus, against 0.19 s. ~1.3 s a load of
+    that corpus (migration 0006)."""
+    label, body = (int(weight) for weight in COLUMN_WEIGHTS)
+    connection.execute(
+        "CREATE VIRTUAL TABLE temp.search_occurrences USING fts5vocab(main, search_fts, instance)"
     )
+    # One row per word, its occurrences by entry (the table lists them by word, then entry), each entry's
+    # id negative where the occurrence is in its label.
+    words = connection.execute(
+        "SELECT term, group_concat(CASE col WHEN 'label' THEN -doc ELSE doc END) "
+        "FROM temp.search_occurrences GROUP BY term"
+    ).fetchall()
+    connection.execute("DROP TABLE temp.search_occurrences")
+    rows = []
+    for word, occurrences in words:
+        signed = np.fromstring(occurrences, np.int32, sep=",")
+        entries = np.abs(signed)
+        starts = np.flatnonzero(np.concatenate(([True], entries[1:] != entries[:-1])))
+        counts = np.add.reduceat(np.where(signed < 0, label, body), starts)
+        rows.append((word, entries[starts].astype(">i4").tobytes(), counts.astype(">i4").tobytes()))
+    connection.executemany("INSERT INTO search_word (word, entries, counts) VALUES (?, ?, ?)", rows)
 
 
 def _merged(words: list[str], entries: np.ndarray, weights: np.ndarray, word_of: np.ndarray) -> Postings:

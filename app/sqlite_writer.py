@@ -178,11 +178,13 @@ def _fts_option(connection: sqlite3.Connection, index: str, option: str, value: 
 
 def _finish(connection: sqlite3.Connection) -> None:
     from app.dialects import SQLITE_FULL_TEXT
+    from app.search_index import write_search_words
 
     for index, _ in SQLITE_FULL_TEXT.values():
         connection.execute(f"INSERT INTO {index}({index}) VALUES ('optimize')")
         _fts_option(connection, index, "hashsize", FTS_DEFAULT_HASH_BYTES)  # FTS5's defaults again, for
         _fts_option(connection, index, "automerge", FTS_DEFAULT_AUTOMERGE)  # whoever writes the file next
+    write_search_words(connection)
     connection.execute("COMMIT")
 
 

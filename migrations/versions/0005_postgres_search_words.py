@@ -12,7 +12,7 @@ tables hold what ranking needs instead, read once per word by each worker (`app.
 
 The loader fills them from the `document` column itself (`app.dialects.POSTGRES_SEARCH_WORDS`), so a
 word matches exactly the entries `document @@ to_tsquery(…)` matches. SQLite reads the same from FTS5's
-own index and needs neither.
+own index and needs neither; since migration 0006 it keeps `search_word` too, filled from that index.
 
 Revision ID: 0005
 Revises: 0004
