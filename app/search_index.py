@@ -46,10 +46,10 @@ PostgreSQL's `ts_rank_cd` scored every match in the database, reading each one's
 (~2.5 ms a search on the benchmark's 1M corpus, 55 ms for a short prefix; a p99 of ~200 ms at 16
 connections). There the same bm25 is computed from two tables each load writes out of the `document`
 column (migration 0005): each word's entries with its weighted occurrences (`search_word`, in the same
-form as SQLite's), and each entry's length in words. So a word matches what `document @@` matches, and only the page's rows are read, with their
-`ts_headline`. Its words, once kept, are used before a statement has said which dataset the request
-reads (`Database.statements`): `stale` checks afterwards, and such a search is answered again. A word
-that is not plain is left to `ts_rank_cd`.
+form as SQLite's), and each entry's length in words. So a word matches what `document @@` matches, and
+only the page's rows are read, with their `ts_headline`. Its words, once kept, are used before a
+statement has said which dataset the request reads (`Database.statements`): `stale` checks afterwards,
+and such a search is answered again. A word that is not plain is left to `ts_rank_cd`.
 """
 
 from __future__ import annotations
@@ -380,7 +380,7 @@ def write_search_words(connection: sqlite3.Connection) -> None:
     a word matches exactly what `search_fts MATCH` matches: each word's entries (ascending ids) and its
     occurrences in each, weighted (`COLUMN_WEIGHTS`), as big-endian 4-byte integers, as on PostgreSQL.
     A search reads a word's row instead of decoding its occurrences from the index (`fts5vocab`): 0.03 s
-    for the benchmark's first reads of its 515 words on the 1M corpus, against 0.19 s. ~1.3 s a load of
+    for the benchmark's first reads of its 515 words on the 1M corpus, against 0.19 s. ~1.2 s a load of
     that corpus (migration 0006)."""
     label, body = (int(weight) for weight in COLUMN_WEIGHTS)
     connection.execute(

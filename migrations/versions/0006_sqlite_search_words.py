@@ -10,7 +10,7 @@ its occurrences weighted as search weighs them (10 in a label, 1 in a body), bot
 4-byte integers. Read that way, the same words take 0.03 s.
 
 The loader fills it from FTS5's index once that is complete (`app.search_index.write_search_words`), so
-a word matches exactly the entries `search_fts MATCH` matches; ~1.3 s a load of that corpus. The entries'
+a word matches exactly the entries `search_fts MATCH` matches; ~1.2 s a load of that corpus. The entries'
 lengths are still read from FTS5's `docsize` table, which already holds them.
 
 Revision ID: 0006
