@@ -19,11 +19,12 @@ length in tokens. So:
   with FTS5's formula in FTS5's order of operations: the same scores to the last bit, hence the same order
   and totals (`tests/test_search_index.py` compares the two on every word of the article and on a
   generated corpus);
-- a word searched alone has the same order of matches for every page: it is sorted once, at its first
-  such search, and kept with its postings (4 bytes a match, within the same budget), so such a search
-  scores only its page (of the kinds it asks for, picked out of that order). For `war`, `people` and the
-  benchmark's other common words (15,000 matches each on its 1M corpus) that takes the ranking from
-  172 µs to 14 (asking for quotes only, 174 to 70).
+- a search has the same order of matches for every page: it is sorted once, at its first search, and
+  kept with its first word's postings (4 bytes a match, within the same budget), so the same words
+  searched again score only their page (of the kinds asked for, picked out of that order). For `war`,
+  `people` and the benchmark's other common words (15,000 matches each on its 1M corpus) that takes the
+  ranking from 172 µs to 14 (asking for quotes only, 174 to 70); a name searched again no longer
+  intersects its words' postings.
 
 A long entry's snippet (an article's) still comes from FTS5's `snippet()`, asked for with the words the
 page's entries hold (`ukrain` becomes `"ukraine" OR "ukrainians"`): FTS5 merges the lists of every word a
@@ -104,12 +105,15 @@ class Postings:
     words: list[str]  # the index's words that start with the prefix
     by_entry: np.ndarray  # int32: the entry of each occurrence, ascending
     word_of: np.ndarray  # int32: the word of each occurrence (an index into `words`)
-    best_first: np.ndarray | None = None  # int32: `entries` by score, best first, once searched alone
+    # int32: the matches of each search that starts with this word (it alone, or with the words after
+    # it), best first, once searched (`SearchIndex._order`)
+    orders: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    orders_bytes: int = 0  # what they take (`_order_bytes`)
 
     @property
     def nbytes(self) -> int:
-        ordered = 0 if self.best_first is None else self.best_first.nbytes
-        return self.entries.nbytes + self.counts.nbytes + self.by_entry.nbytes + self.word_of.nbytes + ordered
+        arrays = self.entries.nbytes + self.counts.nbytes + self.by_entry.nbytes + self.word_of.nbytes
+        return arrays + self.orders_bytes
 
     def words_in(self, entries: np.ndarray) -> list[str]:
         """The prefix's words that occur in these entries (ascending ids)."""
@@ -201,22 +205,15 @@ class SearchIndex:
         if kept is None or (info is not None and info is not kept.dataset):
             kept = await self._read_lengths(snapshot, info or await snapshot.dataset())
         postings = [await self._postings_of(snapshot, kept, term) for term in terms]
-        best_first = self._best_first(kept, terms[0], postings[0]) if len(terms) == 1 else None
-        if best_first is not None:  # a word alone: a slice of its matches in order, of the kinds asked for
+        order = self._order(kept, terms, postings)
+        if order is not None:  # a slice of the search's matches in order, of the kinds asked for
             if codes:
-                best_first = best_first[np.isin(best_first % SEARCH_KIND_MODULUS, codes)]
-            entries, total = best_first[offset : offset + limit], len(best_first)
-            at = np.searchsorted(postings[0].entries, entries)
-            scores, page = _scores(kept, postings, {0: at}, entries), np.arange(len(at))
+                order = order[np.isin(order % SEARCH_KIND_MODULUS, codes)]
+            entries, total = order[offset : offset + limit], len(order)
+            positions = {i: np.searchsorted(words.entries, entries) for i, words in enumerate(postings)}
+            scores, page = _scores(kept, postings, positions, entries), np.arange(len(entries))
         else:
-            # The entries all the words are in, the rarest word's first; where each is in each word's postings.
-            rarest, *others = sorted(range(len(postings)), key=lambda i: len(postings[i].entries))
-            entries = postings[rarest].entries
-            positions = {rarest: np.arange(len(entries))}
-            for other in others:
-                common, found = _common(entries, postings[other].entries)
-                entries, positions = entries[common], {i: at[common] for i, at in positions.items()}
-                positions[other] = found
+            entries, positions = _matches(postings)
             if codes:
                 wanted = np.isin(entries % SEARCH_KIND_MODULUS, codes)
                 entries, positions = entries[wanted], {i: at[wanted] for i, at in positions.items()}
@@ -308,21 +305,24 @@ class SearchIndex:
             self._grown(kept, postings.nbytes)
         return postings
 
-    def _best_first(self, kept: _Kept, prefix: str, postings: Postings) -> np.ndarray | None:
-        """A word's matches by score, best first, ties by id: every search of the word alone reads a slice
-        of the same order (of the kinds it asks for), so it is sorted once and kept with the word's
-        postings. A common word's ranking then costs a page's scores, not all its matches' (15,000 of them
-        for `war` on the benchmark's 1M corpus). None for a word not kept, or whose order would not fit
-        beside it."""
-        if postings.best_first is None:
-            order_bytes = 4 * len(postings.entries)
-            if kept.postings.get(prefix) is not postings or postings.nbytes + order_bytes > self.max_bytes:
+    def _order(self, kept: _Kept, terms: Sequence[str], postings: list[Postings]) -> np.ndarray | None:
+        """A search's matches by score, best first, ties by id: every search of the same words reads a
+        slice of the same order (of the kinds it asks for), so it is sorted once and kept with the first
+        word's postings. A common word's ranking then costs a page's scores, not all its matches' (15,000
+        of them for `war` on the benchmark's 1M corpus), and a name's no intersection of its words'
+        postings. None where the first word is not kept, or the order would not fit beside it."""
+        first, key = postings[0], tuple(terms)
+        order = first.orders.get(key)
+        if order is None:
+            most = _order_bytes(key, min(len(words.entries) for words in postings))  # the rarest's
+            if kept.postings.get(terms[0]) is not first or first.nbytes + most > self.max_bytes:
                 return None
-            everything = np.arange(len(postings.entries))
-            scores = _scores(kept, [postings], {0: everything}, postings.entries)
-            postings.best_first = postings.entries[_best(postings.entries, scores, len(scores))]
-            self._grown(kept, postings.best_first.nbytes)
-        return postings.best_first
+            entries, positions = _matches(postings)
+            scores = _scores(kept, postings, positions, entries)
+            order = first.orders[key] = entries[_best(entries, scores, len(scores))]
+            first.orders_bytes += _order_bytes(key, len(order))
+            self._grown(kept, _order_bytes(key, len(order)))
+        return order
 
     def _grown(self, kept: _Kept, added: int) -> None:
         """Counts what was just kept, and drops the least recently searched words beyond the budget."""
@@ -414,6 +414,25 @@ def _merged(words: list[str], entries: np.ndarray, weights: np.ndarray, word_of:
     return Postings(
         by_entry[starts], np.add.reduceat(weights[order], starts), words, by_entry, word_of[order]
     )
+
+
+def _order_bytes(key: tuple[str, ...], matches: int) -> int:
+    """The memory a kept order takes: 4 bytes a match, and for its array's header, its key and the slot
+    that holds it 256 bytes and 64 a word (~400 bytes in all for three words, by `tracemalloc`)."""
+    return 4 * matches + 256 + sum(64 + len(word) for word in key)
+
+
+def _matches(postings: list[Postings]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The entries (ascending) all the words are in, and where each is in each word's postings: the
+    rarest word's entries looked up in the others', the next rarest first."""
+    rarest, *others = sorted(range(len(postings)), key=lambda i: len(postings[i].entries))
+    entries = postings[rarest].entries
+    positions = {rarest: np.arange(len(entries))}
+    for other in others:
+        common, found = _common(entries, postings[other].entries)
+        entries, positions = entries[common], {i: at[common] for i, at in positions.items()}
+        positions[other] = found
+    return entries, positions
 
 
 def _common(these: np.ndarray, those: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -136,12 +136,12 @@ async def test_the_postings_kept_stay_within_their_budget(sqlite_settings: Setti
     large = SearchIndex(max_bytes=64 << 20)
     path = sqlite_settings.sqlite_path
     async with _opened(path, small) as bounded, _opened(path, large) as unbounded:
-        for q in ["ukraine", "belarus", "kalinouski", "volunteers", "putin", "minsk", "war", "u", "b"]:
+        for q in SEARCHED:
             assert await _search(bounded, q=q) == await _search(unbounded, q=q)
             assert 0 < small.kept_bytes <= 4_000
         assert large.kept_bytes > 4_000
-        # What is kept is counted whole: a word searched alone keeps its matches' order with its postings,
-        # and the short entries' texts are kept where they take at most half the budget.
+        # What is kept is counted whole: each search keeps its matches' order with its first word's
+        # postings, and the short entries' texts are kept where they take at most half the budget.
         for index in (small, large):
             assert index._kept is not None
             texts = index._kept.texts.nbytes if index._kept.texts is not None else 0
@@ -150,7 +150,43 @@ async def test_the_postings_kept_stay_within_their_budget(sqlite_settings: Setti
             )
         assert small._kept is not None and small._kept.texts is None
         assert large._kept is not None and large._kept.texts is not None
-        assert all(postings.best_first is not None for postings in large._kept.postings.values())
+        terms = [search_terms(q) for q in SEARCHED]
+        assert all(tuple(words) in large._kept.postings[words[0]].orders for words in terms)
+        for postings in large._kept.postings.values():  # each order with its array's header, key and slot
+            assert postings.orders_bytes >= sum(order.nbytes + 256 for order in postings.orders.values())
+
+
+SEARCHED = [
+    "ukraine",
+    "belarus",
+    "kalinouski",
+    "volunteers",
+    "putin",
+    "war",
+    "u",
+    "b",
+    "pavel kulazhanka",
+    "minsk region",
+]
+
+
+async def test_a_search_repeated_is_ranked_from_its_kept_order_as_fts5_ranks_it(
+    sqlite_settings: Settings,
+) -> None:
+    """The second search of the same words, and every page after the first, reads the order the first
+    one kept: the same hits, scores and totals as FTS5's, of the kinds asked for."""
+    path = sqlite_settings.sqlite_path
+    async with _opened(path, SearchIndex(64 << 20)) as memory, _opened(path, None) as fts5:
+        for q in ["pavel kulazhanka", "belarus", "belarus ukraine", "ukrain bel", "war"]:
+            for kind in [None, *KINDS[1:], None]:
+                for limit, offset in [(5, 0), (5, 5), (50, 0)]:
+                    params = {"q": q, "limit": limit, "offset": offset} | ({"kind": kind} if kind else {})
+                    ours, theirs = await _search(memory, **params), await _search(fts5, **params)
+                    assert [hit | {"snippet": ""} for hit in ours[0]] == [
+                        hit | {"snippet": ""} for hit in theirs[0]
+                    ], params
+                    assert ours[1] == theirs[1], params
+            assert theirs[1] > 5, q  # more than a page of 5 (of every kind)
 
 
 async def test_a_new_dataset_is_ranked_from_its_own_postings(
