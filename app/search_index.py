@@ -320,8 +320,9 @@ class SearchIndex:
             entries, positions = _matches(postings)
             scores = _scores(kept, postings, positions, entries)
             order = first.orders[key] = entries[_best(entries, scores, len(scores))]
-            first.orders_bytes += _order_bytes(key, len(order))
-            self._grown(kept, _order_bytes(key, len(order)))
+            added = _order_bytes(key, len(order))
+            first.orders_bytes += added
+            self._grown(kept, added)
         return order
 
     def _grown(self, kept: _Kept, added: int) -> None:

@@ -131,6 +131,20 @@ async def test_a_word_the_index_cannot_read_is_left_to_fts5(sqlite_settings: Set
         assert (await _search(database, q="putin_"))[1] == (await _search(database, q="putin"))[1] > 3
 
 
+SEARCHED = [
+    "ukraine",
+    "belarus",
+    "kalinouski",
+    "volunteers",
+    "putin",
+    "war",
+    "u",
+    "b",
+    "pavel kulazhanka",
+    "minsk region",
+]
+
+
 async def test_the_postings_kept_stay_within_their_budget(sqlite_settings: Settings) -> None:
     small = SearchIndex(max_bytes=4_000)
     large = SearchIndex(max_bytes=64 << 20)
@@ -154,20 +168,6 @@ async def test_the_postings_kept_stay_within_their_budget(sqlite_settings: Setti
         assert all(tuple(words) in large._kept.postings[words[0]].orders for words in terms)
         for postings in large._kept.postings.values():  # each order with its array's header, key and slot
             assert postings.orders_bytes >= sum(order.nbytes + 256 for order in postings.orders.values())
-
-
-SEARCHED = [
-    "ukraine",
-    "belarus",
-    "kalinouski",
-    "volunteers",
-    "putin",
-    "war",
-    "u",
-    "b",
-    "pavel kulazhanka",
-    "minsk region",
-]
 
 
 async def test_a_search_repeated_is_ranked_from_its_kept_order_as_fts5_ranks_it(
