@@ -19,12 +19,14 @@ length in tokens. So:
   with FTS5's formula in FTS5's order of operations: the same scores to the last bit, hence the same order
   and totals (`tests/test_search_index.py` compares the two on every word of the article and on a
   generated corpus);
-- a search has the same order of matches for every page: it is sorted once, at its first search, and
-  kept with its first word's postings (4 bytes a match, within the same budget), so the same words
-  searched again score only their page (of the kinds asked for, picked out of that order). For `war`,
-  `people` and the benchmark's other common words (15,000 matches each on its 1M corpus) that takes the
-  ranking from 172 µs to 14 (asking for quotes only, 174 to 70); a name searched again no longer
-  intersects its words' postings.
+- a search has the same order of matches for every page: it is scored and sorted once, at its first
+  search, and kept with its scores beside its first word's postings (12 bytes a match, within the same
+  budget), so the same words searched again read their page (of the kinds asked for, picked out of that
+  order) and score nothing. For `war`, `people` and the benchmark's other common words (15,000 matches
+  each on its 1M corpus) that took the ranking from 172 µs to 14 (asking for quotes only, 174 to 70); a
+  name searched again no longer intersects its words' postings, and since the thirty-eighth round no
+  search asked again looks its page up in its words' postings to score it (the benchmark's questions,
+  ranked again: 41.9 µs → 22.8 on the 1M corpus, 23.5 → 14.0 on the 10k).
 
 A long entry's snippet (an article's) still comes from FTS5's `snippet()`, asked for with the words the
 page's entries hold (`ukrain` becomes `"ukraine" OR "ukrainians"`): FTS5 merges the lists of every word a
@@ -105,9 +107,9 @@ class Postings:
     words: list[str]  # the index's words that start with the prefix
     by_entry: np.ndarray  # int32: the entry of each occurrence, ascending
     word_of: np.ndarray  # int32: the word of each occurrence (an index into `words`)
-    # int32: the matches of each search that starts with this word (it alone, or with the words after
-    # it), best first, once searched (`SearchIndex._order`)
-    orders: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    # The matches of each search that starts with this word (it alone, or with the words after it), best
+    # first, once searched (`SearchIndex._order`): their entries (int32) and scores (float64)
+    orders: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     orders_bytes: int = 0  # what they take (`_order_bytes`)
 
     @property
@@ -205,23 +207,25 @@ class SearchIndex:
         if kept is None or (info is not None and info is not kept.dataset):
             kept = await self._read_lengths(snapshot, info or await snapshot.dataset())
         postings = [await self._postings_of(snapshot, kept, term) for term in terms]
-        order = self._order(kept, terms, postings)
-        if order is not None:  # a slice of the search's matches in order, of the kinds asked for
+        order, page = self._order(kept, terms, postings), slice(offset, offset + limit)
+        if order is not None:  # the search's matches in order, of the kinds asked for
+            entries, scores = order
             if codes:
-                order = order[np.isin(order % SEARCH_KIND_MODULUS, codes)]
-            entries, total = order[offset : offset + limit], len(order)
-            positions = {i: np.searchsorted(words.entries, entries) for i, words in enumerate(postings)}
-            scores, page = _scores(kept, postings, positions, entries), np.arange(len(entries))
+                wanted = np.isin(entries % SEARCH_KIND_MODULUS, codes)
+                entries, scores = entries[wanted], scores[wanted]
+            total = len(entries)
         else:
             entries, positions = _matches(postings)
             if codes:
                 wanted = np.isin(entries % SEARCH_KIND_MODULUS, codes)
                 entries, positions = entries[wanted], {i: at[wanted] for i, at in positions.items()}
             scores, total = _scores(kept, postings, positions, entries), len(entries)
-            page = _best(entries, scores, offset + limit)[offset:]
-        ids = np.sort(entries[page])
+            best = _best(entries, scores, offset + limit)  # the pages up to this one's end, in order
+            entries, scores = entries[best], scores[best]
+        entries, scores = entries[page], scores[page]
+        ids = np.sort(entries)
         query = self._snippet_query(snapshot, terms, postings, ids)
-        hits = list(zip(entries[page].tolist(), scores[page].tolist(), strict=True))
+        hits = list(zip(entries.tolist(), scores.tolist(), strict=True))
         short = ids[:0] if kept.short is None else ids[kept.short[ids]]
         texts = kept.texts.records(short) if kept.texts is not None and len(short) else None
         return Ranking(hits, total, query, kept.dataset, short.tolist(), texts)
@@ -305,12 +309,15 @@ class SearchIndex:
             self._grown(kept, postings.nbytes)
         return postings
 
-    def _order(self, kept: _Kept, terms: Sequence[str], postings: list[Postings]) -> np.ndarray | None:
-        """A search's matches by score, best first, ties by id: every search of the same words reads a
-        slice of the same order (of the kinds it asks for), so it is sorted once and kept with the first
-        word's postings. A common word's ranking then costs a page's scores, not all its matches' (15,000
-        of them for `war` on the benchmark's 1M corpus), and a name's no intersection of its words'
-        postings. None where the first word is not kept, or the order would not fit beside it."""
+    def _order(
+        self, kept: _Kept, terms: Sequence[str], postings: list[Postings]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """A search's matches by score, best first, ties by id, with their scores: every search of the
+        same words reads a slice of the same order (of the kinds it asks for), so it is scored and sorted
+        once and kept with the first word's postings. A common word's ranking then costs a page's slice,
+        not scoring all its matches (15,000 of them for `war` on the benchmark's 1M corpus), and a name's
+        no intersection of its words' postings. None where the first word is not kept, or the order
+        would not fit beside it."""
         first, key = postings[0], tuple(terms)
         order = first.orders.get(key)
         if order is None:
@@ -319,8 +326,9 @@ class SearchIndex:
                 return None
             entries, positions = _matches(postings)
             scores = _scores(kept, postings, positions, entries)
-            order = first.orders[key] = entries[_best(entries, scores, len(scores))]
-            added = _order_bytes(key, len(order))
+            best = _best(entries, scores, len(scores))
+            order = first.orders[key] = (entries[best], scores[best])
+            added = _order_bytes(key, len(best))
             first.orders_bytes += added
             self._grown(kept, added)
         return order
@@ -418,9 +426,10 @@ def _merged(words: list[str], entries: np.ndarray, weights: np.ndarray, word_of:
 
 
 def _order_bytes(key: tuple[str, ...], matches: int) -> int:
-    """The memory a kept order takes: 4 bytes a match, and for its array's header, its key and the slot
-    that holds it 256 bytes and 64 a word (~400 bytes in all for three words, by `tracemalloc`)."""
-    return 4 * matches + 256 + sum(64 + len(word) for word in key)
+    """The memory a kept order takes: 12 bytes a match (its entry and score), and for its arrays' headers,
+    its key and the slot that holds it 400 bytes and 80 a word (by `tracemalloc`, ~710 bytes for a
+    three-word name's 10 matches)."""
+    return 12 * matches + 400 + sum(80 + len(word) for word in key)
 
 
 def _matches(postings: list[Postings]) -> tuple[np.ndarray, dict[int, np.ndarray]]:

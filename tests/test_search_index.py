@@ -166,8 +166,10 @@ async def test_the_postings_kept_stay_within_their_budget(sqlite_settings: Setti
         assert large._kept is not None and large._kept.texts is not None
         terms = [search_terms(q) for q in SEARCHED]
         assert all(tuple(words) in large._kept.postings[words[0]].orders for words in terms)
-        for postings in large._kept.postings.values():  # each order with its array's header, key and slot
-            assert postings.orders_bytes >= sum(order.nbytes + 256 for order in postings.orders.values())
+        for postings in large._kept.postings.values():  # each order with its scores, headers, key and slot
+            assert postings.orders_bytes >= sum(
+                entries.nbytes + scores.nbytes + 400 for entries, scores in postings.orders.values()
+            )
 
 
 async def test_a_search_repeated_is_ranked_from_its_kept_order_as_fts5_ranks_it(
