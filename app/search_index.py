@@ -26,7 +26,7 @@ length in tokens. So:
   each on its 1M corpus) that took the ranking from 172 µs to 14 (asking for quotes only, 174 to 70); a
   name searched again no longer intersects its words' postings, and since the thirty-eighth round no
   search asked again looks its page up in its words' postings to score it (the benchmark's questions,
-  ranked again: 41.9 µs → 22.8 on the 1M corpus, 23.5 → 14.0 on the 10k).
+  ranked again: 37.5–43.6 µs → 22.4–25.0 on the 1M corpus, 22.7–23.5 → 14.0–14.1 on the 10k).
 
 A long entry's snippet (an article's) still comes from FTS5's `snippet()`, asked for with the words the
 page's entries hold (`ukrain` becomes `"ukraine" OR "ukrainians"`): FTS5 merges the lists of every word a
