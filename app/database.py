@@ -158,12 +158,16 @@ class _SqliteSnapshot(contextlib.AbstractAsyncContextManager["_SqliteSnapshot"])
             raise
 
 
+SNIPPETS_SCHEMA = "snippets"
+
+
 @dataclass
 class SqliteDatabase:
     path: Path
     timeout: float
     expected_revision: str | None = None
     search_index: SearchIndex | None = None
+    snippet_cache_mb: int = 0
     dialect: Dialect = field(default_factory=lambda: Dialect("sqlite"))
     _connection: sqlite3.Connection | None = None
     _info: DatasetInfo | None = None
@@ -176,6 +180,8 @@ class SqliteDatabase:
 
     def __post_init__(self) -> None:
         self._path_text = str(self.path)
+        if self.snippet_cache_mb:
+            self.dialect = Dialect("sqlite", snippets_schema=SNIPPETS_SCHEMA)
 
     async def open(self) -> None:
         with contextlib.suppress(DatabaseUnavailable):
@@ -209,6 +215,13 @@ class SqliteDatabase:
             # without it SQLite takes and drops a lock, looks for a journal and re-reads the file's
             # header around every statement: eight system calls, half the time of a lookup by id.
             connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+            if self.snippet_cache_mb:
+                # The same file a second time, for search's snippets (`Dialect.snippets_schema`): their
+                # pages of FTS5's index and the articles' texts get a page cache of their own, instead of
+                # evicting what lists read from the connection's 2 MB, and being evicted by it. Attached
+                # here, so `_reopen`'s check that the path still names the file it opened covers it too.
+                connection.execute(f"ATTACH DATABASE ? AS {SNIPPETS_SCHEMA}", (uri,))
+                connection.execute(f"PRAGMA {SNIPPETS_SCHEMA}.cache_size = -{self.snippet_cache_mb * 1024}")
             rows = connection.execute("SELECT key, value FROM dataset").fetchall()
             info = DatasetInfo.from_rows(rows, loaded_at=self.path.stat().st_mtime)
             _check_revision(info, self.expected_revision)
@@ -502,7 +515,13 @@ def create_database(settings: Settings, expected_revision: str | None = None) ->
     budget = settings.search_index_mb * 1024 * 1024
     if settings.backend == "sqlite":
         index = SearchIndex(budget) if budget else None
-        return SqliteDatabase(settings.sqlite_path, settings.request_timeout, expected_revision, index)
+        return SqliteDatabase(
+            settings.sqlite_path,
+            settings.request_timeout,
+            expected_revision,
+            index,
+            settings.snippet_cache_mb,
+        )
     return PostgresDatabase(
         settings.database_url,
         settings.request_timeout,

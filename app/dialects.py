@@ -159,6 +159,9 @@ def _sql_text(value: bytes) -> str:
 @dataclass(frozen=True)
 class Dialect:
     backend: Backend
+    # SQLite: the schema search's snippets read FTS5's index and the entries from: `main`, or the file
+    # attached a second time with a page cache of its own (`SqliteDatabase`, `SNIPPET_CACHE_MB`).
+    snippets_schema: str = "main"
 
     @property
     def placeholder(self) -> str:
@@ -269,10 +272,11 @@ class Dialect:
                 f"SELECT s.id, s.kind, s.entity_id, s.label, {_HEADLINE.format(query=tsquery)} "
                 f"FROM search_entry s WHERE s.id BETWEEN {p} AND {p} AND s.id IN ({ids})"
             )
+        schema = self.snippets_schema
         return (
             f"SELECT search_fts.rowid, e.kind, e.entity_id, e.label, "
             f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}) "
-            "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid "
+            f"FROM {schema}.search_fts JOIN {schema}.search_entry e ON e.id = search_fts.rowid "
             "WHERE search_fts MATCH ? AND search_fts.rowid BETWEEN ? AND ? "
             f"AND search_fts.rowid + 0 IN ({ids})"  # `+ 0`: a filter on the scan, not a lookup per id
         )

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
         "memory, and on SQLite the short entries' texts, where they take at most half of it (0: the "
         "database ranks every search: FTS5's bm25 on SQLite, `ts_rank_cd` on PostgreSQL).",
     )
+    snippet_cache_mb: int = Field(
+        32,
+        ge=0,
+        le=4096,
+        description="SQLite: memory per worker for a page cache of search's snippets' own (FTS5's index "
+        "and the articles' texts, read through the file attached a second time), so that they and lists do "
+        "not evict each other's pages (0: they share the connection's 2 MB).",
+    )
     db_pool_size: int = Field(
         10, ge=1, le=200, description="PostgreSQL connections per worker, opened at start and kept."
     )

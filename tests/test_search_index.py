@@ -8,6 +8,7 @@ import math
 import os
 import re
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,8 +34,10 @@ _MARKED = re.compile(r"<mark>(.*?)</mark>")
 
 
 @asynccontextmanager
-async def _opened(path: Path, index: SearchIndex | None) -> AsyncIterator[SqliteDatabase]:
-    database = SqliteDatabase(path, timeout=30, search_index=index)
+async def _opened(
+    path: Path, index: SearchIndex | None, snippet_cache_mb: int = 0
+) -> AsyncIterator[SqliteDatabase]:
+    database = SqliteDatabase(path, timeout=30, search_index=index, snippet_cache_mb=snippet_cache_mb)
     await database.open()
     yield database
     await database.close()
@@ -49,8 +52,6 @@ async def _search(database: SqliteDatabase, **params: Any) -> tuple[list[dict[st
 def _queries(path: Path, words: int) -> list[str]:
     """Every `words`-th word of the full-text index, whole and as prefixes of 1 to 4 letters, and the
     people's and units' names (several words each)."""
-    import sqlite3
-
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         db.execute("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, search_fts, row)")
         vocabulary = [term for (term,) in db.execute("SELECT term FROM temp.v")][::words]
@@ -103,8 +104,6 @@ async def test_a_generated_archive_is_ranked_in_memory_as_fts5_ranks_it(archive:
 def test_a_load_leaves_each_full_text_index_in_one_segment(archive: Path) -> None:
     """FTS5 would leave this archive's index in 8 segments (flushed every 1 MB, merged four at a time);
     the loader merges once, at the end, so that a search sets its query up in one place, not eight."""
-    import sqlite3
-
     with sqlite3.connect(f"file:{archive}?mode=ro", uri=True) as db:
         for index in ("search_fts", "name_trigram"):
             structure = db.execute(f"SELECT block FROM {index}_data WHERE id = 10").fetchone()[0]
@@ -207,6 +206,58 @@ async def test_a_new_dataset_is_ranked_from_its_own_postings(
         assert await _search(database, q="kulazhanka") == ([], 0)
         async with _opened(served, None) as fts5:
             assert await _search(database, q="brigade") == await _search(fts5, q="brigade")
+
+
+async def test_snippets_read_through_a_cache_of_their_own_are_the_same(archive: Path) -> None:
+    """`SNIPPET_CACHE_MB`: search's snippets read the file attached a second time, with a page cache of
+    its own. Every page, ranked in memory or by FTS5, is the same, snippets included, as through the
+    connection's own cache."""
+    for index in (SearchIndex(64 << 20), None):
+        async with _opened(archive, index, 8) as own, _opened(archive, index) as shared:
+            async with own.snapshot() as snapshot:
+                rows = await snapshot.all("PRAGMA database_list")
+                assert [(name, Path(file)) for _, name, file in rows] == [
+                    ("main", archive),
+                    ("snippets", archive),
+                ]
+                assert await snapshot.all("PRAGMA snippets.cache_size") == [(-8 * 1024,)]
+            articles = 0
+            for number, q in enumerate(_queries(archive, words=40)):
+                kind = KINDS[number % len(KINDS)]
+                params = {"q": q, "limit": 50} | ({"kind": kind} if kind else {})
+                hits = await _search(own, **params)
+                assert hits == await _search(shared, **params), params
+                articles += sum(hit["kind"] == "article" for hit in hits[0])
+            assert articles > 100
+            async with own.snapshot() as snapshot:  # the articles' snippets are read through it alone
+                await snapshot.all("DETACH DATABASE snippets")
+            with pytest.raises(sqlite3.OperationalError, match=r"no such table: snippets\.search_fts"):
+                await _search(own, q="war", kind="article")
+
+
+async def test_the_snippets_cache_follows_a_new_load(tmp_path: Path, sqlite_settings: Settings) -> None:
+    """The attachment is made with the connection, so a new file replaces both: no snippet is read from
+    the file a load has replaced."""
+    served = tmp_path / "served.db"
+    shutil.copyfile(sqlite_settings.sqlite_path, served)
+    synthetic = synthetic_settings_in(tmp_path / "small", 3).sqlite_path
+    version = "SELECT value FROM {schema}.dataset WHERE key = 'version'"
+    async with _opened(served, SearchIndex(64 << 20), 8) as database:
+        assert (await _search(database, q="kulazhanka"))[0][0]["id"] == "pavel-kulazhanka"
+        shutil.copyfile(synthetic, tmp_path / "next.db")
+        os.replace(tmp_path / "next.db", served)  # what the loader does
+        await asyncio.sleep(0)  # the next turn of the event loop reads the new file
+        async with _opened(served, None) as fts5:
+            assert await _search(database, q="brigade") == await _search(fts5, q="brigade")
+        async with database.snapshot() as snapshot:
+            new = await snapshot.all(version.format(schema="main"))
+            assert new == await snapshot.all(version.format(schema="snippets"))
+            assert new[0][0] == snapshot.info.version != (await _version_of(sqlite_settings.sqlite_path))
+
+
+async def _version_of(path: Path) -> str:
+    async with _opened(path, None) as database, database.snapshot() as snapshot:
+        return snapshot.info.version
 
 
 # -- PostgreSQL: the same bm25, from the words each load writes out of the `document` column -----------
