@@ -31,7 +31,8 @@ length in tokens. So:
 A long entry's snippet (an article's) still comes from FTS5's `snippet()`, asked for with the words the
 page's entries hold (`ukrain` becomes `"ukraine" OR "ukrainians"`): FTS5 merges the lists of every word a
 prefix stands for, over the whole index, before its first row, where whole words are read only around
-the page's entries.
+the page's entries. Its statement reads the file attached a second time, with a page cache of its own
+(`SNIPPET_CACHE_MB`, `Dialect.snippets_schema`), so its pages and the lists' do not evict each other.
 One thing can differ from asking with the prefix: `snippet()` picks its window by how many of the query's
 phrases it holds, and the words of one prefix are one phrase there and several here (7 snippets of the
 25,041 of 2,098 searches on the benchmark's 1M corpus start elsewhere; the words marked are the same).
