@@ -25,12 +25,14 @@ from typing import Any
 
 from setuptools import setup
 
-# The modules that mypyc compiles and that behave the same compiled: the request path's, and the records'
-# documents and CSV lines the loader builds (`documents`, `tabular`, which search's CSV uses too). Not compiled:
+# The modules that mypyc compiles and that behave the same compiled: the request path's, the loader's check of
+# the seeds (`dataset`), and the records' documents and CSV lines it builds (`documents`, `tabular`, which
+# search's CSV uses too). Not compiled:
 # modules with async generators or `break` in `try`/`finally` (which mypyc does not implement: `main`,
 # `database`), those whose classes are pydantic models or exceptions with class attributes (`params`,
 # `pagination`, `errors`), and `search_index` (a field annotated `object`).
 COMPILED = [
+    "dataset",
     "dialects",
     "documents",
     "edge",
@@ -60,7 +62,7 @@ def _remove_compiled() -> None:
 
 def _extensions() -> list[Any]:
     if not BUILDING.intersection(sys.argv):
-        return []  # pip asks for the metadata first, by separate runs: compiling takes ~50 s
+        return []  # pip asks for the metadata first, by separate runs: compiling takes ~60 s
     reason = None
     if os.environ.get("NEWSFACTS_COMPILE", "1") == "0":
         reason = "NEWSFACTS_COMPILE=0"

@@ -124,11 +124,11 @@ class Dataset:
     """Records plus the links and evidence between them, in the tables built so far: the unit the
     loader's speed is quoted in."""
 
-    def tables(self) -> Iterator[documents.Part]:
+    def tables(self, written: documents.Part | None = None) -> Iterator[documents.Part]:
         """Build the rows of every table, yielding each table (or part of one) as soon as it is complete:
         a loader writes it while the next ones are built, and once it lets go of it its memory serves the
-        next."""
-        for part in documents.tables(self.facts):
+        next. `written`: the articles' search entries, if written already (`documents.article_entries`)."""
+        for part in documents.tables(self.facts, written):
             if part.table != "search_entry":
                 self.fact_count += len(part.rows)
             yield part
@@ -765,10 +765,18 @@ def seeds_version(seeds_dir: Path, known: Mapping[str, bytes] | None = None) -> 
     return digest.hexdigest()
 
 
-def build_dataset(seeds_dir: Path, progress: Progress | None = None) -> Dataset:
-    """Read and check every article under `seeds_dir`; raise SeedErrors listing every problem."""
+def build_dataset(
+    seeds_dir: Path,
+    progress: Progress | None = None,
+    articles_read: Callable[[documents.Part], None] | None = None,
+) -> Dataset:
+    """Read and check every article under `seeds_dir`; raise SeedErrors listing every problem.
+    `articles_read` is given the articles' search entries (`documents.article_entries`) once every article
+    is read without a problem, before their facts are checked: a loader can index their texts meanwhile."""
     builder = _Builder(seeds_dir)
     seeds = deque(builder.read(progress))
+    if articles_read is not None and not builder.errors:
+        articles_read(documents.article_entries(sorted((s.id, s.article.title.value, s.text) for s in seeds)))
     total = len(seeds)
     for number in range(1, total + 1):
         # Each parsed file is let go of once merged into builder.facts: the facts reuse its memory rather

@@ -9,7 +9,7 @@ every stored document validates against its schema.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -270,11 +270,29 @@ class Part(NamedTuple):
     last: bool = True
 
 
-def tables(facts: Facts) -> Iterator[Part]:
+def _search_rows(kind: str, start: int, entries: Sequence[tuple[str, str, str]]) -> list[Row]:
+    """Search entries numbered from `start + 1`, from (id, label, body) in id order."""
+    entry = ROW["search_entry"]
+    return [
+        entry(id=search_entry_id(start + n, kind), kind=kind, entity_id=ident, label=label, body=body)
+        for n, (ident, label, body) in enumerate(entries, start=1)
+    ]
+
+
+def article_entries(articles: Sequence[tuple[str, str, str]]) -> Part:
+    """The articles' search entries, from their (id, title, text) in id order: the first part `tables`
+    yields (the articles are the first kind, numbered from 1). A loader can send them as soon as the
+    articles are read, for their texts to be indexed while the facts are checked; `tables(facts, written)`
+    then checks that they are the ones it would have yielded."""
+    return Part("search_entry", _search_rows("article", 0, articles), last=False)
+
+
+def tables(facts: Facts, written: Part | None = None) -> Iterator[Part]:
     """Every row of every table, in a deterministic order (same seeds, same database); each table as
     soon as it is complete, so the loader can write it and index it while the next ones are built, and
     each kind's search entries as soon as that kind's documents are built, so it can index their text
-    while the next kinds are built."""
+    while the next kinds are built. `written`: the articles' search entries, if a loader has written them
+    already (`article_entries`)."""
     out: dict[str, list[Row]] = {name: [] for name in TABLE_ORDER if name != "search_entry"}
     line = {kind: line_writer(model) for kind, model in RECORD_MODELS.items()}  # each record's CSV line
     sent = dict.fromkeys(out, 0)  # how many of each table's rows were yielded before it was complete
@@ -309,19 +327,18 @@ def tables(facts: Facts) -> Iterator[Part]:
         if complete:
             assert numbered[kind] == how_many[kind], f"{kind}: one search entry per record"
             pending.remove(kind)
-        entry = ROW["search_entry"]
-        rows = [
-            entry(id=search_entry_id(start + n, kind), kind=kind, entity_id=ident, label=label, body=body)
-            for n, (ident, label, body) in enumerate(entries, start=1)
-        ]
-        return Part("search_entry", rows, last=not pending)
+        return Part("search_entry", _search_rows(kind, start, entries), last=not pending)
 
     # The articles' texts are most of the text a full-text index holds: their entries go first, to be
-    # indexed while the other tables are built.
-    yield search_entries(
+    # indexed while the other tables are built (or while the facts were checked, if already `written`).
+    articles = search_entries(
         "article",
         [(ident, facts.articles[ident]["title"], facts.texts[ident]) for ident in sorted(facts.articles)],
     )
+    if written is None:
+        yield articles
+    elif written.rows != articles.rows:
+        raise ValueError("the articles' search entries written before the check differ from the dataset's")
 
     entities = facts.entities
     members: dict[str, list[dict[str, Any]]] = {ident: [] for ident in entities["unit"]}

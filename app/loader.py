@@ -162,9 +162,7 @@ def load(settings: Settings, progress: Progress | None = None) -> LoadSummary:
     with _without_cycle_collection():
         if settings.backend == "sqlite":
             target = str(settings.sqlite_path)
-            dataset = _write_sqlite(
-                lambda: build_dataset(settings.seeds_dir, progress), settings.sqlite_path, progress
-            )
+            dataset = _write_sqlite(settings.seeds_dir, settings.sqlite_path, progress)
         else:
             target = _redact(settings.database_url)
             dataset = build_dataset(settings.seeds_dir, progress)
@@ -240,19 +238,19 @@ def _os_problem(exc: BaseException, where: Path) -> LoadError:
     return LoadError(f"{reason}. The previous database is untouched.")
 
 
-def _write_sqlite(build: Callable[[], Dataset], target: Path, progress: Progress | None) -> Dataset:
-    """Build the dataset with `build` and write it to `target`; raises what `build` raises, and a
-    LoadError when the database cannot be written."""
+def _write_sqlite(seeds_dir: Path, target: Path, progress: Progress | None) -> Dataset:
+    """Build the dataset from `seeds_dir` and write it to `target`; raises SeedErrors when the seeds are
+    wrong, and a LoadError when the database cannot be written."""
     directory = target.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with _exclusive(directory, target.name):
-            return _replace_sqlite(build, target, progress)
+            return _replace_sqlite(seeds_dir, target, progress)
     except (OSError, sqlite3.Error, DBAPIError, WriterStopped) as exc:
         raise _os_problem(exc, directory) from exc
 
 
-def _replace_sqlite(build: Callable[[], Dataset], target: Path, progress: Progress | None) -> Dataset:
+def _replace_sqlite(seeds_dir: Path, target: Path, progress: Progress | None) -> Dataset:
     directory = target.parent
     for stale in directory.glob(f".{target.name}.*.building"):
         stale.unlink(missing_ok=True)  # left by a killed load; we hold the lock, so nobody is using it
@@ -262,8 +260,17 @@ def _replace_sqlite(build: Callable[[], Dataset], target: Path, progress: Progre
         # seeds are read and checked, instead of while the first tables wait for it.
         writer = Writer(building)
         try:
-            dataset = build()
-            _write_tables(writer, dataset, progress)
+            written: list[documents.Part] = []
+
+            def write_articles(part: documents.Part) -> None:
+                # The articles' texts are most of what the full-text index holds: the writing process
+                # indexes them while this one checks the facts, instead of waiting for them. Should the
+                # check fail, the file they went to is deleted with the rest.
+                _send_rows(writer, part.table, part.rows)
+                written.append(part)
+
+            dataset = build_dataset(seeds_dir, progress, write_articles)
+            _write_tables(writer, dataset, progress, written[0] if written else None)
         finally:
             writer.close()
         _fsync(building)
@@ -275,7 +282,9 @@ def _replace_sqlite(build: Callable[[], Dataset], target: Path, progress: Progre
         building.unlink(missing_ok=True)
 
 
-def _write_tables(writer: Writer, dataset: Dataset, progress: Progress | None) -> None:
+def _write_tables(
+    writer: Writer, dataset: Dataset, progress: Progress | None, written: documents.Part | None
+) -> None:
     """Each table goes to the writing process as soon as its rows are built; it inserts them, feeds the
     full-text indexes with them, and indexes a table once it is complete, while this process builds the
     next tables; then it commits and gathers statistics while this one frees the dataset (seconds of
@@ -283,7 +292,7 @@ def _write_tables(writer: Writer, dataset: Dataset, progress: Progress | None) -
     if progress:
         progress("writing tables", 0, documents.TABLES)
     number = 0
-    for table, rows, last in dataset.tables():
+    for table, rows, last in dataset.tables(written):
         _send_rows(writer, table, rows)
         del rows  # sent: its memory serves the next tables
         if last:

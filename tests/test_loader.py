@@ -23,7 +23,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, pool
 
-from app import schemas
+from app import documents, loader, schemas
 from app.cli import main, needs_load
 from app.dataset import build_dataset, seeds_version
 from app.loader import LoadError, _checkpoint, _vacuum, load
@@ -33,6 +33,7 @@ from app.seed_files import SeedErrors
 from app.settings import PROJECT_DIR, load_settings
 from app.sqlite_writer import PAGE_SIZE
 from app.tabular import csv_header, line_writer
+from bench.corpus import generate
 from tests.conftest import ARTICLE, REAL_SEEDS, copy_seeds
 
 FACTS = REAL_SEEDS / ARTICLE / "facts.yaml"
@@ -396,6 +397,56 @@ def test_edited_source_text_is_refused(tmp_seeds: Path) -> None:
     text.write_bytes(text.read_bytes() + b"\n")
     (error,) = _errors(tmp_seeds)
     assert "must stay byte for byte as received" in error
+
+
+def test_the_articles_entries_made_as_they_are_read_are_the_ones_the_tables_start_with(
+    tmp_path: Path,
+) -> None:
+    """A load sends the articles' search entries to be indexed as soon as every article is read, before
+    the facts are checked: made from the articles as read, they must be the very part the tables would
+    have started with, and the tables then go on without them, row for row as they would have."""
+    early: list[documents.Part] = []
+    dataset = build_dataset(generate(tmp_path / "seeds", 6), articles_read=early.append)
+    (sent,) = early
+    rows: list[Any] = sent.rows  # named tuples
+    assert [(row.kind, row.entity_id, row.body) for row in rows] == [
+        ("article", ident, dataset.facts.texts[ident]) for ident in sorted(dataset.facts.articles)
+    ]
+    whole = [(part.table, part.rows) for part in documents.tables(dataset.facts)]
+    rest = [(part.table, part.rows) for part in documents.tables(dataset.facts, sent)]
+    assert whole[0] == (sent.table, sent.rows) and whole[1:] == rest
+
+    retitled = sent._replace(rows=[rows[0]._replace(label="Another title"), *rows[1:]])
+    with pytest.raises(ValueError, match="written before the check differ"):
+        list(documents.tables(dataset.facts, retitled))
+    early.clear()
+    (tmp_path / "seeds" / "unreadable").mkdir()  # an article that cannot be read: nothing is sent
+    with pytest.raises(SeedErrors):
+        build_dataset(tmp_path / "seeds", articles_read=early.append)
+    assert early == []
+
+
+def test_the_writer_gets_the_articles_texts_before_the_facts_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stages: list[str] = ["started"]
+    sent: list[tuple[str, set[str], str]] = []
+    send_rows = loader._send_rows
+
+    def record(writer: Any, table: str, rows: list[Any]) -> None:
+        sent.append((table, {row.kind for row in rows} if table == "search_entry" else set(), stages[-1]))
+        send_rows(writer, table, rows)
+
+    monkeypatch.setattr(loader, "_send_rows", record)
+    seeds = generate(tmp_path / "seeds", 4)
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", seeds_dir=seeds)
+    load(settings, progress=lambda stage, done, total: stages.append(stage))
+    assert sent[0] == ("search_entry", {"article"}, "reading articles")  # before any is checked
+    assert ("search_entry", {"article"}) not in [(table, kinds) for table, kinds, _ in sent[1:]]
+    assert all(stage in ("writing tables", "building indexes") for _, _, stage in sent[1:])
+    with _db(tmp_path / "x.db") as connection:
+        entries = connection.execute("SELECT entity_id FROM search_entry WHERE kind = 'article' ORDER BY id")
+        assert entries.fetchall() == connection.execute("SELECT id FROM article ORDER BY id").fetchall()
 
 
 def test_a_failed_load_leaves_the_previous_database_untouched(tmp_seeds: Path, tmp_path: Path) -> None:
