@@ -1,7 +1,8 @@
 """Build the database from `seeds/`: check everything, then replace the old data in one step.
 
 SQLite: the new database is built in a temporary file next to the target — written by a second process
-(`app/sqlite_writer.py`) while this one builds the rows — and renamed over it (`os.replace` is atomic),
+(`app/sqlite_writer.py`) while this one checks the seeds (the articles' texts, read first) and builds the
+rows (the rest) — and renamed over it (`os.replace` is atomic),
 so a failed or killed load leaves the previous file as it was, and a running server keeps reading the
 file it has open until it notices the new one.
 PostgreSQL: migrations, deletes and inserts run in one transaction; readers see the previous data until
