@@ -39,6 +39,7 @@ COMPILED = [
     "fast_path",
     "folding",
     "formats",
+    "headlines",
     "http_cache",
     "queries",
     "responses",

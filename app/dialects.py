@@ -135,10 +135,21 @@ _BOOST_SQL = (
 _WORD = re.compile(r"\w+", re.UNICODE)
 MARK_START, MARK_END = "<mark>", "</mark>"
 SNIPPET_TOKENS = 24  # FTS5's snippet of a hit: its window, in tokens
-_HEADLINE = (  # PostgreSQL's snippet of a hit (`query`: its tsquery)
+HEADLINE_MIN_WORDS, HEADLINE_MAX_WORDS = 12, 30  # PostgreSQL's snippet of a hit: its window, in words
+_HEADLINE = (  # PostgreSQL's snippet of a hit (`query`: its tsquery); also made in Python (`app.headlines`)
     "ts_headline('newsfacts', s.label || E'\\n' || s.body, {query}, "
-    f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, MaxFragments=1, "
+    f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={HEADLINE_MAX_WORDS}, "
+    f"MinWords={HEADLINE_MIN_WORDS}, MaxFragments=1, "
     'FragmentDelimiter=" … "\')'
+)
+_PAGE_HEADLINE = _HEADLINE.format(query="to_tsquery('newsfacts', %s)")
+_PAGE_ROWS = "FROM search_entry s WHERE s.id = ANY(%s)"
+POSTGRES_SNIPPETS_SQL = f"SELECT s.id, s.kind, s.entity_id, s.label, {_PAGE_HEADLINE} " + _PAGE_ROWS
+# As `POSTGRES_SNIPPETS_SQL`, with the headlines of the articles alone: the other entries come with their
+# bodies, for `app.headlines` (id, kind, entity id, label, body, headline; each row's body or headline null).
+POSTGRES_HEADLINES_SQL = (
+    "SELECT s.id, s.kind, s.entity_id, s.label, CASE WHEN s.kind <> 'article' THEN s.body END, "
+    f"CASE WHEN s.kind = 'article' THEN {_PAGE_HEADLINE} END " + _PAGE_ROWS
 )
 
 
@@ -257,21 +268,15 @@ class Dialect:
 
     def snippets_sql(self, hits: int) -> str:
         """The entries and snippets of a page of `hits` entries ranked in memory (`app.search_index`), as
-        (id, kind, entity id, label, snippet). Parameters: the query, the lowest and the highest id, then
-        the ids.
+        (id, kind, entity id, label, snippet), for `snippets_params`.
 
         SQLite: FTS5 sets a query up once per scan, and for prefixes that means merging every matching
         word's list: one scan over the hits' id range costs less than a lookup per hit, each set up anew.
         PostgreSQL: the page's rows by id, each with its headline.
         """
-        p = self.placeholder
-        ids = ", ".join(p for _ in range(hits))
         if self.backend == "postgresql":
-            tsquery = f"to_tsquery('newsfacts', {p})"
-            return (
-                f"SELECT s.id, s.kind, s.entity_id, s.label, {_HEADLINE.format(query=tsquery)} "
-                f"FROM search_entry s WHERE s.id BETWEEN {p} AND {p} AND s.id IN ({ids})"
-            )
+            return POSTGRES_SNIPPETS_SQL
+        ids = ", ".join("?" for _ in range(hits))
         schema = self.snippets_schema
         return (
             f"SELECT search_fts.rowid, e.kind, e.entity_id, e.label, "
@@ -280,6 +285,15 @@ class Dialect:
             "WHERE search_fts MATCH ? AND search_fts.rowid BETWEEN ? AND ? "
             f"AND search_fts.rowid + 0 IN ({ids})"  # `+ 0`: a filter on the scan, not a lookup per id
         )
+
+    def snippets_params(self, query: str, ids: list[int]) -> list[Any]:
+        """The parameters of `snippets_sql` (and of `POSTGRES_HEADLINES_SQL`): the query, and the ids.
+
+        PostgreSQL takes the ids as one array: psycopg parses a statement of more than 50 parameters anew
+        each time (`MAX_CACHED_STATEMENT_PARAMS`), ~0.2 ms of the server's time for a page of 50."""
+        if self.backend == "postgresql":
+            return [query, ids]
+        return [query, min(ids), max(ids), *ids]
 
     def quote_text_condition(self) -> str:
         """A condition on `quote.id` matching quotes whose own words contain every term."""

@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from app import snippets
+from app import headlines, snippets
 from app.database import DatasetChanged, Snapshot
-from app.dialects import Dialect, like_pattern, search_terms
+from app.dialects import POSTGRES_HEADLINES_SQL, Dialect, like_pattern, search_terms
 from app.errors import InvalidParameter, NotFound
 from app.folding import fold
 from app.formats import ITEM_SEPARATORS
@@ -439,14 +439,19 @@ async def _entries_and_snippets(
     if not ranked:
         return {}
     ids = [hit for hit, _ in ranked]
-    sql = snapshot.dialect.snippets_sql(len(ids))
-    return {row[0]: row[1:] for row in await snapshot.all(sql, [query, min(ids), max(ids), *ids])}
+    dialect = snapshot.dialect
+    rows = await snapshot.all(dialect.snippets_sql(len(ids)), dialect.snippets_params(query, ids))
+    return {row[0]: row[1:] for row in rows}
 
 
 async def page_entries(snapshot: Snapshot, terms: list[str], ranking: Ranking) -> dict[int, tuple[Any, ...]]:
     """The entries and snippets of a page ranked in memory, by id: (kind, entity id, label, snippet). Made
-    here (`app.snippets`) for its short entries, by the database for the others."""
-    found = _snippets_made_here(terms, await _short_entries(snapshot, ranking)) if ranking.short else {}
+    here for its short entries (`app.snippets`; on PostgreSQL every entry but an article, `app.headlines`)
+    where their texts allow, by the database for the others."""
+    if snapshot.dialect.backend == "postgresql":
+        found = await _headlines_made_here(snapshot, terms, ranking)
+    else:
+        found = _snippets_made_here(terms, await _short_entries(snapshot, ranking)) if ranking.short else {}
     others = [hit for hit in ranking.hits if hit[0] not in found]
     if others:
         found.update(await _entries_and_snippets(snapshot, ranking.snippet_query, others))
@@ -473,6 +478,25 @@ def _snippets_made_here(terms: list[str], entries: list[tuple[Any, ...]]) -> dic
     found = {}
     for ident, kind, entity_id, label, body in entries:
         snippet = snippets.snippet(terms, label, body)
+        if snippet is not None:
+            found[ident] = (kind, entity_id, label, snippet)
+    return found
+
+
+async def _headlines_made_here(
+    snapshot: Snapshot, terms: list[str], ranking: Ranking
+) -> dict[int, tuple[Any, ...]]:
+    """PostgreSQL: as `_entries_and_snippets`, in one statement with the articles' headlines alone; the
+    other entries' are made by `app.headlines`, where their texts allow."""
+    if not ranking.hits:
+        return {}
+    ids = [hit for hit, _ in ranking.hits]
+    rows = await snapshot.all(
+        POSTGRES_HEADLINES_SQL, snapshot.dialect.snippets_params(ranking.snippet_query, ids)
+    )
+    found = {}
+    for ident, kind, entity_id, label, body, made in rows:
+        snippet = made if body is None else headlines.headline(terms, label, body)
         if snippet is not None:
             found[ident] = (kind, entity_id, label, snippet)
     return found

@@ -9,13 +9,17 @@ NEWSFACTS_REQUIRE_POSTGRES=1 (as in CI) a missing server fails the run instead.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from app.loader import load
 from app.main import create_app
@@ -59,6 +63,30 @@ def postgres_or_skip() -> str:
     if REQUIRE_POSTGRES:
         pytest.fail("NEWSFACTS_REQUIRE_POSTGRES=1 but NEWSFACTS_TEST_POSTGRES_URL is not set")
     pytest.skip("PostgreSQL tests need NEWSFACTS_TEST_POSTGRES_URL (a database they may overwrite)")
+
+
+@pytest.fixture
+def schema_url() -> Iterator[str]:
+    """The test database, with a fresh schema first on the search path."""
+    with fresh_schema() as url:
+        yield url
+
+
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """The test database's URL with a schema of its own first on the search path, dropped afterwards."""
+    base = postgres_or_skip()
+    schema = f"loadtest_{secrets.token_hex(4)}"
+    conninfo = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    # The text-search configuration and the extensions live in public, shared by every schema.
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema},public"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,11 @@ replicas serve one database. Each test works in a schema of its own (the API sui
 from __future__ import annotations
 
 import logging
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +23,10 @@ from app.loader import load
 from app.models import TABLE_ORDER
 from app.settings import PROJECT_DIR, Settings, load_settings
 from bench.corpus import generate
-from tests.conftest import REAL_SEEDS, api_client, copy_seeds, postgres_or_skip
+from tests.conftest import REAL_SEEDS, api_client, copy_seeds
 from tests.live_server import live_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def schema_url() -> Iterator[str]:
-    """The test database, with a fresh schema first on the search path."""
-    base = postgres_or_skip()
-    schema = f"loadtest_{secrets.token_hex(4)}"
-    conninfo = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    # The text-search configuration and the extensions live in public, shared by every schema.
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema},public"})
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def _settings(url: str, seeds: Path) -> Settings:
