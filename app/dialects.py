@@ -145,11 +145,12 @@ _HEADLINE = (  # PostgreSQL's snippet of a hit (`query`: its tsquery); also made
 _PAGE_HEADLINE = _HEADLINE.format(query="to_tsquery('newsfacts', %s)")
 _PAGE_ROWS = "FROM search_entry s WHERE s.id = ANY(%s)"
 POSTGRES_SNIPPETS_SQL = f"SELECT s.id, s.kind, s.entity_id, s.label, {_PAGE_HEADLINE} " + _PAGE_ROWS
-# As `POSTGRES_SNIPPETS_SQL`, with the headlines of the articles alone: the other entries come with their
-# bodies, for `app.headlines` (id, kind, entity id, label, body, headline; each row's body or headline null).
+# As `POSTGRES_SNIPPETS_SQL`, where the entries of the first array come with their bodies for
+# `app.headlines` instead of their headlines: (id, kind, entity id, label, body, headline), each row's body
+# or headline null. Parameters: those ids, those ids again, the query, the page's ids.
 POSTGRES_HEADLINES_SQL = (
-    "SELECT s.id, s.kind, s.entity_id, s.label, CASE WHEN s.kind <> 'article' THEN s.body END, "
-    f"CASE WHEN s.kind = 'article' THEN {_PAGE_HEADLINE} END " + _PAGE_ROWS
+    "SELECT s.id, s.kind, s.entity_id, s.label, CASE WHEN s.id = ANY(%s) THEN s.body END, "
+    f"CASE WHEN s.id = ANY(%s) THEN NULL ELSE {_PAGE_HEADLINE} END " + _PAGE_ROWS
 )
 
 

@@ -1,13 +1,15 @@
-"""PostgreSQL's `ts_headline` of a search hit that is not an article, made in Python: on PostgreSQL a
-search's page reads its articles' headlines from the database and makes the other entries' here.
+"""PostgreSQL's `ts_headline` of a search hit, made in Python: on PostgreSQL a search's page reads its
+entries' texts and makes their headlines here, but those of texts this module declines.
 
-A page's statement spent ~0.53 ms of its ~2.2 on the benchmark's 1M corpus making the headlines of its
-~32 short entries (quotes, people, events), in the database, whose CPU every other request shares:
-PostgreSQL parses each text with its default parser, looks every token up in the configuration's
-dictionaries, then picks the window. For a text of ASCII letters and digits and common punctuation,
-each step is simple enough to make here, byte for byte as PostgreSQL 15 makes it (`dialects._HEADLINE`;
-`hlparsetext` in `ts_parse.c`, `mark_hl_fragments` in `wparser_def.c`), compiled (`setup.py`): ~5.5 µs
-an entry, 0.18 ms a page, for 0.45 ms less of PostgreSQL's time (BENCH.md, the forty-first round):
+A page's statement spent ~1.45 ms of its ~2.2 on the benchmark's 1M corpus making its 50 headlines, in the
+database, whose CPU every other request shares: the ~4 articles' alone ~0.9 ms (~0.22 ms each, parsing
+~2,800 characters), and a page of 15–31 articles 4.5–8 ms (the slowest of the benchmark's 498 pages,
+which its p99 meets). PostgreSQL parses each text
+with its default parser, looks every token up in the configuration's dictionaries, then picks the window.
+For a text of ASCII letters and digits and common punctuation, each step is simple enough to make here,
+byte for byte as PostgreSQL 15 makes it (`dialects._HEADLINE`; `hlparsetext` in `ts_parse.c`,
+`mark_hl_fragments` in `wparser_def.c`), compiled (`setup.py`): ~5.5 µs a quote, ~66 µs an article,
+~0.5 ms a page, against ~1.45 ms of PostgreSQL's time (BENCH.md, the forty-first round):
 
 - the default parser splits such a text into runs of letters and digits (`asciiword`, `numword`, `uint`)
   and the runs of everything else between them (`blank`); `simple` lowercases a run into its lexeme;
@@ -20,13 +22,15 @@ an entry, 0.18 ms a page, for 0.45 ms less of PostgreSQL's time (BENCH.md, the f
   a term, or longer than `ShortWord` letters and not a number; every term in it is marked;
 - where no span holds every term, the text up to its `MinWords`-th word, the terms in it marked.
 
-`headline` answers None for any other text, whose headline PostgreSQL then makes: a text with a character
-but ASCII letters, digits and `_SEPARATORS` (another script goes through `unaccent`, a hyphenated word is
-three more tokens, `/`, `@`, `&`, `<` or `_` may start a path, an address, a tag or a word), a dot before a
-letter or digit (a host, a file, a decimal number) or a number in scientific notation, and a word two of
-the query's terms match (PostgreSQL repeats such a word in its list, once per term).
-`tests/test_headlines.py` compares the two on generated texts and on every short entry of the article's
-and a generated corpus's searches, against the PostgreSQL in use (15 here).
+`headline` answers None for any other text, whose headline PostgreSQL then makes (and, for the dataset,
+from then on: `PostgresSearchIndex.declined`): a text with a character but ASCII letters, digits and
+`_SEPARATORS` (another script goes through `unaccent`, a hyphenated word is three more tokens, `/`, `@`,
+`&`, `<` or `_` may start a path, an address, a tag or a word), a dot before a letter or digit (a host, a
+file, a decimal number) or a number in scientific notation, and a word two of the query's terms match
+(PostgreSQL repeats such a word in its list, once per term).
+`tests/test_headlines.py` compares the two on generated texts and on every page of the article's and a
+generated corpus's searches, against the PostgreSQL in use (15 here). The query's words are each taken
+once (`PostgresSearchIndex._snippet_query`).
 """
 
 from __future__ import annotations

@@ -486,19 +486,21 @@ def _snippets_made_here(terms: list[str], entries: list[tuple[Any, ...]]) -> dic
 async def _headlines_made_here(
     snapshot: Snapshot, terms: list[str], ranking: Ranking
 ) -> dict[int, tuple[Any, ...]]:
-    """PostgreSQL: as `_entries_and_snippets`, in one statement with the articles' headlines alone; the
-    other entries' are made by `app.headlines`, where their texts allow."""
+    """PostgreSQL: as `_entries_and_snippets`, with the headlines of the entries `ranking.short` names made
+    by `app.headlines`, where their texts allow (the index is told of those it declines)."""
     if not ranking.hits:
         return {}
-    ids = [hit for hit, _ in ranking.hits]
-    rows = await snapshot.all(
-        POSTGRES_HEADLINES_SQL, snapshot.dialect.snippets_params(ranking.snippet_query, ids)
-    )
-    found = {}
+    ids, made_here = [hit for hit, _ in ranking.hits], ranking.short
+    rows = await snapshot.all(POSTGRES_HEADLINES_SQL, [made_here, made_here, ranking.snippet_query, ids])
+    found, declined, words = {}, [], list(dict.fromkeys(terms))  # each once, as `ranking.snippet_query`
     for ident, kind, entity_id, label, body, made in rows:
-        snippet = made if body is None else headlines.headline(terms, label, body)
-        if snippet is not None:
+        snippet = made if body is None else headlines.headline(words, label, body)
+        if snippet is None:
+            declined.append(ident)
+        else:
             found[ident] = (kind, entity_id, label, snippet)
+    if declined and snapshot.search_index is not None:
+        snapshot.search_index.declined(ranking, declined)
     return found
 
 

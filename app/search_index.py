@@ -51,8 +51,7 @@ PostgreSQL's `ts_rank_cd` scored every match in the database, reading each one's
 connections). There the same bm25 is computed from two tables each load writes out of the `document`
 column (migration 0005): each word's entries with its weighted occurrences (`search_word`, in the same
 form as SQLite's), and each entry's length in words. So a word matches what `document @@` matches, and
-only the page's rows are read, the articles' with their `ts_headline` (the others' are made by
-`app.headlines`). Its words, once kept, are used before a statement has said which dataset the request
+only the page's rows are read, their headlines made by `app.headlines` (`PostgresSearchIndex`). Its words, once kept, are used before a statement has said which dataset the request
 reads (`Database.statements`): `stale` checks afterwards, and such a search is answered again. A word that is not plain is left to `ts_rank_cd`.
 """
 
@@ -135,7 +134,9 @@ class Ranking:
     total: int  # all matches of the kinds asked for
     snippet_query: str  # the query for the page's snippets (FTS5's `snippet()`, PostgreSQL's `ts_headline`)
     dataset: object  # the `DatasetInfo` of the lengths and postings it was ranked from
-    short: list[int] = field(default_factory=list)  # SQLite: the page's short entries (`app.snippets`)
+    # The page's entries whose snippets are made in Python: SQLite's short ones (`app.snippets`),
+    # PostgreSQL's that `app.headlines` has not declined (`PostgresSearchIndex.declined`)
+    short: list[int] = field(default_factory=list)
     short_texts: list[bytearray] | None = None  # their records (`ShortTexts`), where the index keeps them
 
 
@@ -171,7 +172,9 @@ class _Kept:
     dataset: object  # its `DatasetInfo`: one per opened file on SQLite, one per version on PostgreSQL
     rows: int
     norms: np.ndarray  # per entry id: bm25's length normalisation, k1 * (1 - b + b * D / avgdl)
-    short: np.ndarray | None  # per entry id (SQLite): each column at most `SNIPPET_TOKENS` tokens long
+    # Per entry id, whether its snippet is made in Python: SQLite's, each column at most `SNIPPET_TOKENS`
+    # tokens long; PostgreSQL's, all until `app.headlines` declines one (`PostgresSearchIndex.declined`)
+    short: np.ndarray | None
     texts: ShortTexts | None = None  # SQLite: the short entries' texts, where they fit (`SearchIndex._texts`)
     postings: OrderedDict[str, Postings] = field(default_factory=OrderedDict)  # least recently searched first
     bytes: int = 0
@@ -230,6 +233,10 @@ class SearchIndex:
         short = ids[:0] if kept.short is None else ids[kept.short[ids]]
         texts = kept.texts.records(short) if kept.texts is not None and len(short) else None
         return Ranking(hits, total, query, kept.dataset, short.tolist(), texts)
+
+    def declined(self, ranking: Ranking, entries: Sequence[int]) -> None:
+        """Entries of the ranking's page whose snippets Python did not make. SQLite: nothing to keep (a
+        short entry's texts are checked as they are read)."""
 
     async def stale(self, snapshot: Snapshot, ranking: Ranking) -> bool:
         """Whether the ranking used what was kept from another dataset than the one the request read
@@ -361,20 +368,36 @@ class SearchIndex:
 class PostgresSearchIndex(SearchIndex):
     """The same ranking on PostgreSQL, read from the words and lengths each load writes from the
     `document` column (`app.dialects.POSTGRES_SEARCH_WORDS`): a word matches the entries that
-    `document @@ to_tsquery(…)` matches, an entry's length is its number of words in `document`."""
+    `document @@ to_tsquery(…)` matches, an entry's length is its number of words in `document`.
+
+    A page's headlines are made in Python (`app.headlines`), but those of the entries whose texts it has
+    declined for this dataset, which PostgreSQL makes (`ts_headline`): the first page that holds such an
+    entry asks PostgreSQL a second time, the next ones in the same statement."""
 
     async def _lengths(self, snapshot: Snapshot) -> tuple[int, np.ndarray, int, np.ndarray | None]:
         found = await snapshot.all("SELECT entries, lengths FROM search_length")
         ids, sizes = (_integers(found[0][0]), _integers(found[0][1])) if found else (_NONE, _NONE)
         lengths = np.zeros(int(ids.max(initial=0)) + 1)
         lengths[ids] = sizes
-        return len(ids), lengths, int(sizes.sum()), None  # the page's headlines are PostgreSQL's to make
+        return len(ids), lengths, int(sizes.sum()), np.ones(len(lengths), bool)
+
+    async def _texts(self, snapshot: Snapshot, short: np.ndarray) -> ShortTexts | None:
+        return None  # the page's texts come with its rows
+
+    def declined(self, ranking: Ranking, entries: Sequence[int]) -> None:
+        """Entries whose headlines `app.headlines` does not make: PostgreSQL makes them from now on (one
+        byte per entry id, kept with the lengths)."""
+        kept = self._kept
+        if kept is not None and kept.dataset is ranking.dataset and kept.short is not None:
+            kept.short[list(entries)] = False
 
     def _snippet_query(
         self, snapshot: Snapshot, terms: Sequence[str], postings: list[Postings], entries: np.ndarray
     ) -> str:
-        """`ts_headline`'s query: the user's, as prefixes (the page's rows alone are read)."""
-        return snapshot.dialect.fts_query(list(terms))
+        """`ts_headline`'s query: the user's words, each once, as prefixes (the page's rows alone are read).
+        A word asked for twice would make PostgreSQL list each of its occurrences twice, and count them
+        twice towards the window's 30 words (`app.headlines` leaves such texts to it)."""
+        return snapshot.dialect.fts_query(list(dict.fromkeys(terms)))
 
 
 _NONE = np.zeros(0, np.int32)
