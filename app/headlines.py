@@ -4,12 +4,12 @@ entries' texts and makes their headlines here, but those of texts this module de
 A page's statement spent ~1.45 ms of its ~2.2 on the benchmark's 1M corpus making its 50 headlines, in the
 database, whose CPU every other request shares: the ~4 articles' alone ~0.9 ms (~0.22 ms each, parsing
 ~2,800 characters), and a page of 15–31 articles 4.5–8 ms (the slowest of the benchmark's 498 pages,
-which its p99 meets). PostgreSQL parses each text
-with its default parser, looks every token up in the configuration's dictionaries, then picks the window.
-For a text of ASCII letters and digits and common punctuation, each step is simple enough to make here,
-byte for byte as PostgreSQL 15 makes it (`dialects._HEADLINE`; `hlparsetext` in `ts_parse.c`,
-`mark_hl_fragments` in `wparser_def.c`), compiled (`setup.py`): ~5.5 µs a quote, ~66 µs an article,
-~0.5 ms a page, against ~1.45 ms of PostgreSQL's time (BENCH.md, the forty-first round):
+which its p99 meets). PostgreSQL parses each text with its default parser, looks every token up in the
+configuration's dictionaries, then picks the window. For a text of ASCII letters and digits and common
+punctuation, each step is simple enough to make here, byte for byte as PostgreSQL 15 makes it
+(`dialects._HEADLINE`; `hlparsetext` in `ts_parse.c`, `mark_hl_fragments` in `wparser_def.c`), compiled
+(`setup.py`): ~5.5 µs a quote, ~66 µs an article, ~0.5 ms a page, against ~1.45 ms of PostgreSQL's time
+(BENCH.md, the forty-first round):
 
 - the default parser splits such a text into runs of letters and digits (`asciiword`, `numword`, `uint`)
   and the runs of everything else between them (`blank`); `simple` lowercases a run into its lexeme;

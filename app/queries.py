@@ -446,8 +446,8 @@ async def _entries_and_snippets(
 
 async def page_entries(snapshot: Snapshot, terms: list[str], ranking: Ranking) -> dict[int, tuple[Any, ...]]:
     """The entries and snippets of a page ranked in memory, by id: (kind, entity id, label, snippet). Made
-    here for its short entries (`app.snippets`; on PostgreSQL every entry but an article, `app.headlines`)
-    where their texts allow, by the database for the others."""
+    here where their texts allow — on SQLite for its short entries (`app.snippets`), on PostgreSQL for
+    every entry (`app.headlines`) — and by the database for the others."""
     if snapshot.dialect.backend == "postgresql":
         found = await _headlines_made_here(snapshot, terms, ranking)
     else:

@@ -51,8 +51,10 @@ PostgreSQL's `ts_rank_cd` scored every match in the database, reading each one's
 connections). There the same bm25 is computed from two tables each load writes out of the `document`
 column (migration 0005): each word's entries with its weighted occurrences (`search_word`, in the same
 form as SQLite's), and each entry's length in words. So a word matches what `document @@` matches, and
-only the page's rows are read, their headlines made by `app.headlines` (`PostgresSearchIndex`). Its words, once kept, are used before a statement has said which dataset the request
-reads (`Database.statements`): `stale` checks afterwards, and such a search is answered again. A word that is not plain is left to `ts_rank_cd`.
+only the page's rows are read, their headlines made by `app.headlines` (`PostgresSearchIndex`). Its
+words, once kept, are used before a statement has said which dataset the request reads
+(`Database.statements`): `stale` checks afterwards, and such a search is answered again. A word that is
+not plain is left to `ts_rank_cd`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""On PostgreSQL a search page's entries but its articles get their headlines from Python
-(`app.headlines`): the same bytes as PostgreSQL's `ts_headline`, or PostgreSQL's own where a text is not
-one the module reads as PostgreSQL's parser does."""
+"""On PostgreSQL a search page's entries get their headlines from Python (`app.headlines`): the same
+bytes as PostgreSQL's `ts_headline`, or PostgreSQL's own where a text is not one the module reads as
+PostgreSQL's parser does (such an entry is then left to PostgreSQL for as long as its dataset is served)."""
 
 from __future__ import annotations
 
@@ -232,6 +232,6 @@ async def test_an_entry_declined_is_left_to_postgresql_for_that_dataset_only(
         await queries.page_entries(snapshot, ["kalinou"], first)
         again = await index.rank(snapshot, ["kalinou"], [], 50, 0)
         assert set(again.short) < set(first.short) == {hit for hit, _ in first.hits}
-        index._kept = None  # as a new dataset is read: every entry is tried again
+        index._kept = None  # as when a load's new dataset is read: every entry is tried again
         anew = await index.rank(snapshot, ["kalinou"], [], 50, 0)
         assert anew.short == first.short
