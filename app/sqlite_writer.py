@@ -244,4 +244,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # At once: the connection is closed and everything sent; freeing the process's memory object by
+    # object, as a normal exit does, kept the loader waiting ~0.2 s.
+    os._exit(main(sys.argv[1:]))
