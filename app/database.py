@@ -312,13 +312,14 @@ class SqliteDatabase:
 VERSION_SQL = "SELECT value FROM dataset WHERE key = 'version'"
 
 
-async def _fetch(connection: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+async def _fetch(cursor: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """`cursor`: its connection's (`PostgresDatabase._cursor`), which gives binary results: a list's
+    documents (`bytea`, ~27 kB a page) come as they are, not as hex text for libpq to decode (~0.12 ms of
+    the server's time a PostgreSQL list; BENCH.md, forty-first round)."""
     import psycopg
 
     try:
-        # Binary results: a list's documents (`bytea`, ~27 kB a page) come as they are, not as hex text
-        # for libpq to decode (~0.12 ms of the server's time a PostgreSQL list; BENCH.md, forty-first round).
-        cursor = await connection.execute(sql, params, prepare=True, binary=True)
+        await cursor.execute(sql, params, prepare=True)
         return list(await cursor.fetchall())
     except psycopg.errors.QueryCanceled as exc:
         raise QueryTimeout from exc
@@ -326,7 +327,7 @@ async def _fetch(connection: Any, sql: str, params: Sequence[Any] = ()) -> list[
 
 @dataclass
 class _PostgresSnapshot:
-    connection: Any
+    cursor: Any
     info: DatasetInfo
     dialect: Dialect
     search_index: SearchIndex | None
@@ -336,7 +337,7 @@ class _PostgresSnapshot:
         return self.info
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return await _fetch(self.connection, sql, params)
+        return await _fetch(self.cursor, sql, params)
 
     async def dataset(self) -> DatasetInfo:
         return self.info
@@ -356,7 +357,7 @@ class _StampedSnapshot:
     their order.
     """
 
-    connection: Any
+    cursor: Any
     owner: PostgresDatabase
     dialect: Dialect
     search_index: SearchIndex | None
@@ -373,25 +374,25 @@ class _StampedSnapshot:
         return self._info
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        rows = await _fetch(self.connection, f"SELECT *, ({VERSION_SQL}) FROM ({sql}) AS stamped", params)
+        rows = await _fetch(self.cursor, f"SELECT *, ({VERSION_SQL}) FROM ({sql}) AS stamped", params)
         if rows:
             await self._read(rows[0][-1])
             return [row[:-1] for row in rows]
-        async with self.connection.transaction():
-            version = await _fetch(self.connection, VERSION_SQL)
-            rows = await _fetch(self.connection, sql, params)
+        async with self.cursor.connection.transaction():
+            version = await _fetch(self.cursor, VERSION_SQL)
+            rows = await _fetch(self.cursor, sql, params)
         await self._read(version[0][0] if version else None)
         return rows
 
     async def dataset(self) -> DatasetInfo:
         if self._info is None:
-            version = await _fetch(self.connection, VERSION_SQL)
+            version = await _fetch(self.cursor, VERSION_SQL)
             await self._read(version[0][0] if version else None)
         return self.info
 
     async def _read(self, version: str | None) -> None:
         if self._info is None:
-            self._info = await self.owner.info_of(self.connection, version)
+            self._info = await self.owner.info_of(self.cursor, version)
         elif version != self._info.version:
             raise DatasetChanged
 
@@ -420,6 +421,8 @@ class PostgresDatabase:
         self.expected_revision = expected_revision
         self.search_index = search_index
         self._info: DatasetInfo | None = None
+        # Each connection's cursor (`_cursor`).
+        self._cursors: dict[Any, Any] = {}
         # Read-only by default and bounded in time, for every connection the pool hands out.
         options = (
             f"{given_options} -c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
@@ -451,26 +454,26 @@ class PostgresDatabase:
     async def close(self) -> None:
         await self.pool.close()
 
-    async def _read_info(self, connection: Any) -> DatasetInfo:
+    async def _read_info(self, cursor: Any) -> DatasetInfo:
         """The dataset being served: its version is read every time (it changes with each load), the
         rest (counts, facets) only when the version has changed."""
         import psycopg
 
         try:
-            cursor = await connection.execute(VERSION_SQL, prepare=True)
+            await cursor.execute(VERSION_SQL, prepare=True)
             row = await cursor.fetchone()
         except psycopg.errors.UndefinedTable as exc:
             raise self._no_tables() from exc
-        return await self.info_of(connection, row[0] if row else None)
+        return await self.info_of(cursor, row[0] if row else None)
 
-    async def info_of(self, connection: Any, version: str | None) -> DatasetInfo:
+    async def info_of(self, cursor: Any, version: str | None) -> DatasetInfo:
         """The dataset whose version a statement has read: the last one known, or read (once per load)."""
         import psycopg
 
         if self._info is not None and version == self._info.version:
             return self._info
         try:
-            cursor = await connection.execute("SELECT key, value FROM dataset")
+            await cursor.execute("SELECT key, value FROM dataset")
             info = DatasetInfo.from_rows(await cursor.fetchall())
         except psycopg.errors.UndefinedTable as exc:
             raise self._no_tables() from exc
@@ -486,31 +489,44 @@ class PostgresDatabase:
         )
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Any]:
+    async def _cursor(self) -> AsyncIterator[Any]:
+        """A connection of the pool, for one request, as its cursor: made once per connection, and let
+        go of once the pool has closed the connection. Taken with `getconn` and given back with
+        `putconn`, which rolls back what a failed request left open; the pool's `connection()` would
+        also commit on the way out, which on these autocommit connections has nothing to do (BENCH.md,
+        forty-second round: the two took ~50 µs of the server's time a request)."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
         try:
-            async with self.pool.connection() as connection:
-                yield connection
+            connection = await self.pool.getconn()
+            try:
+                cursor = self._cursors.get(connection)
+                if cursor is None:  # a new connection: the pool's first ones, or one replacing a broken one
+                    for closed in [known for known in self._cursors if known.closed]:
+                        del self._cursors[closed]
+                    cursor = self._cursors[connection] = connection.cursor(binary=True)
+                yield cursor
+            finally:
+                await self.pool.putconn(connection)
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise DatabaseUnavailable(f"cannot reach PostgreSQL at {self.display}: {exc}") from exc
 
     async def current(self) -> DatasetInfo:
-        async with self._connection() as connection:
-            return await self._read_info(connection)
+        async with self._cursor() as cursor:
+            return await self._read_info(cursor)
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Snapshot]:
         # One repeatable-read transaction: a load committing mid-request is not seen half-way.
-        async with self._connection() as connection, connection.transaction():
-            info = await self._read_info(connection)
-            yield _PostgresSnapshot(connection, info, self.dialect, self.search_index)
+        async with self._cursor() as cursor, cursor.connection.transaction():
+            info = await self._read_info(cursor)
+            yield _PostgresSnapshot(cursor, info, self.dialect, self.search_index)
 
     @contextlib.asynccontextmanager
     async def statements(self) -> AsyncIterator[Snapshot]:
-        async with self._connection() as connection:
-            yield _StampedSnapshot(connection, self, self.dialect, self.search_index)
+        async with self._cursor() as cursor:
+            yield _StampedSnapshot(cursor, self, self.dialect, self.search_index)
 
 
 def create_database(settings: Settings, expected_revision: str | None = None) -> Database:
