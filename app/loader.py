@@ -303,7 +303,7 @@ def _write_tables(
                 progress("writing tables", number, documents.TABLES)
     _send_rows(writer, "dataset", _dataset_rows(dataset))
     writer.send("indexes", "dataset")
-    writer.send("finish")
+    writer.finish()
     dataset.release()  # while the writing process works through what it was sent
     while (message := writer.receive())[0] == "progress":
         if progress:

@@ -57,6 +57,7 @@ class Writer:
     """The loader's end: starts the process, sends it work, and waits for it to finish."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         ours, theirs = Pipe()
         command = [
             sys.executable,
@@ -95,6 +96,17 @@ class Writer:
             raise self.failed
         self.outbox.put(_encode(message))
 
+    def finish(self) -> None:
+        """Everything is sent: the process builds the last indexes and commits. Meanwhile a thread of ours
+        has the kernel write to disk what the process has written so far (most of the file), rather than
+        all of it in the loader's fsync at the end: a 1M load writes ~1.1 GB, less than the kernel keeps
+        in memory before writing it of its own accord, and that fsync took ~0.6 s (~0.25 now). Started any
+        earlier, while the tables are written, it made the process's writes dearer."""
+        self.send("finish")
+        threading.Thread(
+            target=_write_back, args=(self.path,), name="newsfacts-writeback", daemon=True
+        ).start()
+
     def receive(self) -> Message:
         try:
             message: Message = pickle.loads(self.channel.recv_bytes())
@@ -117,6 +129,15 @@ class Writer:
         self.sender.join()
         self.channel.close()
         self.process.wait()
+
+
+def _write_back(path: Path) -> None:
+    with contextlib.suppress(OSError):  # the loader's own fsync, after this one, reports what fails
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 # -- the writing process ---------------------------------------------------------------------------
