@@ -305,8 +305,12 @@ def _write_tables(
     writer.send("indexes", "dataset")
     writer.finish()
     dataset.release()  # while the writing process works through what it was sent
-    while (message := writer.receive())[0] == "progress":
-        if progress:
+    while (message := writer.receive())[0] != "done":
+        if message[0] == "words":
+            from app.search_index import search_words  # and numpy: only here, not for every command
+
+            writer.send("words", search_words(str(writer.path), message[1], None))
+        elif progress:
             progress("building indexes", message[1], message[2])
 
 

@@ -11,7 +11,7 @@ length in tokens. So:
   the 1M corpus), with the index's row count and average length (its `averages` record);
 - a query word's postings — each entry holding a word that starts with it, with the weighted count, and
   which words they are — are read the first time the word is searched, from `search_word`, which each
-  load writes from the full-text index itself (`write_search_words`; until migration 0006 they were
+  load writes from the full-text index itself (`search_words`; until migration 0006 they were
   decoded from it with `fts5vocab` at that first search: 0.4 ms on average for the benchmark's words on
   the 1M corpus, 0.06 ms now), and kept, the least recently searched dropped first, within
   `SEARCH_INDEX_MB`; a new file (a new load) drops them all;
@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -72,8 +73,6 @@ from app.dialects import COLUMN_WEIGHTS, KIND_BOOST, SNIPPET_TOKENS
 from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from app.database import DatasetInfo, Snapshot
 
 K1, B = 1.2, 0.75  # FTS5's bm25 parameters (fts5_aux.c)
@@ -410,24 +409,40 @@ def _integers(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, ">i4").astype(np.int32)
 
 
-def write_search_words(connection: sqlite3.Connection) -> None:
-    """SQLite: fill `search_word` from FTS5's own index, once the load has completed and optimized it, so
-    a word matches exactly what `search_fts MATCH` matches: each word's entries (ascending ids) and its
-    occurrences in each, weighted (`COLUMN_WEIGHTS`), as big-endian 4-byte integers, as on PostgreSQL.
-    A search reads a word's row instead of decoding its occurrences from the index (`fts5vocab`): 0.03 s
-    for the benchmark's first reads of its 515 words on the 1M corpus, against 0.19 s. ~1.2 s a load of
-    that corpus (migration 0006)."""
+WORDS_SPLIT = "o"
+"""Where a load divides the words between its two processes (`search_words`), in bytes' order, FTS5's:
+for English text, about half the occurrences on each side (any word is on one side or the other)."""
+
+
+def search_words(path: str, low: str | None, high: str | None) -> list[tuple[str, bytes, bytes]]:
+    """SQLite: `search_word`'s rows for the words from `low` (included) to `high` (excluded; None for no
+    bound), read from FTS5's own index in the file at `path`, once a load has completed, optimized and
+    committed it, so a word matches exactly what `search_fts MATCH` matches: each word's entries
+    (ascending ids) and its occurrences in each, weighted (`COLUMN_WEIGHTS`), as big-endian 4-byte
+    integers, as on PostgreSQL. A search reads a word's row instead of decoding its occurrences from the
+    index (`fts5vocab`): 0.03 s for the benchmark's first reads of its 515 words on the 1M corpus, against
+    0.19 s (migration 0006). ~1.5 s a load of that corpus, which reads the two halves (`WORDS_SPLIT`) in
+    its two processes at once."""
     label, body = (int(weight) for weight in COLUMN_WEIGHTS)
-    connection.execute(
-        "CREATE VIRTUAL TABLE temp.search_occurrences USING fts5vocab(main, search_fts, instance)"
-    )
-    # One row per word, its occurrences by entry (the table lists them by word, then entry), each entry's
-    # id negative where the occurrence is in its label.
-    words = connection.execute(
-        "SELECT term, group_concat(CASE col WHEN 'label' THEN -doc ELSE doc END) "
-        "FROM temp.search_occurrences GROUP BY term"
-    ).fetchall()
-    connection.execute("DROP TABLE temp.search_occurrences")
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute(
+            "CREATE VIRTUAL TABLE temp.occurrences USING fts5vocab(main, search_fts, instance)"
+        )
+        connection.execute("PRAGMA query_only = 1")  # from here on, it only reads
+        limits = [
+            (condition, bound) for condition, bound in (("term >= ?", low), ("term < ?", high)) if bound
+        ]
+        where = f"WHERE {' AND '.join(condition for condition, _ in limits)} " if limits else ""
+        # One row per word, its occurrences by entry (the table lists them by word, then entry), each
+        # entry's id negative where the occurrence is in its label.
+        words = connection.execute(
+            "SELECT term, group_concat(CASE col WHEN 'label' THEN -doc ELSE doc END) "
+            f"FROM temp.occurrences {where}GROUP BY term",
+            [bound for _, bound in limits],
+        ).fetchall()
+    finally:
+        connection.close()
     rows = []
     for word, occurrences in words:
         signed = np.fromstring(occurrences, np.int32, sep=",")
@@ -435,7 +450,7 @@ def write_search_words(connection: sqlite3.Connection) -> None:
         starts = np.flatnonzero(np.concatenate(([True], entries[1:] != entries[:-1])))
         counts = np.add.reduceat(np.where(signed < 0, label, body), starts)
         rows.append((word, entries[starts].astype(">i4").tobytes(), counts.astype(">i4").tobytes()))
-    connection.executemany("INSERT INTO search_word (word, entries, counts) VALUES (?, ?, ?)", rows)
+    return rows
 
 
 def _merged(words: list[str], entries: np.ndarray, weights: np.ndarray, word_of: np.ndarray) -> Postings:

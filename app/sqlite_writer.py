@@ -9,9 +9,11 @@ loader, on the other core, builds the next table's rows. The loader keeps everyt
 the checks, the fsync and the rename.
 
 Messages are pickled tuples over a socket pair. From the loader: ("rows", table, columns, rows),
-("indexes", table), ("finish",). Back: ("progress", done, total) while finishing, then
-("done",); or ("error", errno, message) once, when a write fails, which the loader raises as the error
-it would have met itself. This process ends with the loader: at its next read, or at once on Linux.
+("indexes", table), ("finish",), then ("words", rows) when asked. Back: ("progress", done, total) and
+("words", from) while finishing, asking the loader for `search_word`'s rows from that word on, which it
+reads from the committed file while this process reads the others; then ("done",); or ("error", errno,
+message) once, when a write fails, which the loader raises as the error it would have met itself. This
+process ends with the loader: at its next read, or at once on Linux.
 """
 
 from __future__ import annotations
@@ -197,15 +199,24 @@ def _fts_option(connection: sqlite3.Connection, index: str, option: str, value: 
     connection.execute(f"INSERT INTO {index}({index}, rank) VALUES (?, ?)", (option, value))
 
 
-def _finish(connection: sqlite3.Connection) -> None:
+def _finish(connection: sqlite3.Connection, channel: Connection, path: str) -> None:
     from app.dialects import SQLITE_FULL_TEXT
-    from app.search_index import write_search_words
+    from app.search_index import WORDS_SPLIT, search_words
 
     for index, _ in SQLITE_FULL_TEXT.values():
         connection.execute(f"INSERT INTO {index}({index}) VALUES ('optimize')")
         _fts_option(connection, index, "hashsize", FTS_DEFAULT_HASH_BYTES)  # FTS5's defaults again, for
         _fts_option(connection, index, "automerge", FTS_DEFAULT_AUTOMERGE)  # whoever writes the file next
-    write_search_words(connection)
+    # The words are read from the committed index by both processes at once, half each: the loader's
+    # is idle by now. The file is still private, and deleted all the same if anything fails after this.
+    connection.execute("COMMIT")
+    channel.send_bytes(_encode(("words", WORDS_SPLIT)))
+    ours = search_words(path, None, WORDS_SPLIT)
+    kind, theirs = pickle.loads(channel.recv_bytes())
+    if kind != "words":
+        raise ValueError(f"expected the loader's words, not {kind!r}")
+    connection.execute("BEGIN")
+    connection.executemany("INSERT INTO search_word (word, entries, counts) VALUES (?, ?, ?)", ours + theirs)
     connection.execute("COMMIT")
 
 
@@ -232,7 +243,7 @@ def _serve(channel: Connection, path: str) -> None:
                 connection.execute(statement)
         elif kind == "finish":
             channel.send_bytes(_encode(("progress", 0, 1)))
-            _finish(connection)
+            _finish(connection, channel, path)
             # Sampled statistics: as good for the planner, far faster.
             connection.execute("PRAGMA analysis_limit = 1000")
             connection.execute("ANALYZE")

@@ -9,7 +9,7 @@ PostgreSQL: every word of the full-text index, with the entries that hold it (as
 its occurrences weighted as search weighs them (10 in a label, 1 in a body), both as arrays of big-endian
 4-byte integers. Read that way, the same words take 0.03 s.
 
-The loader fills it from FTS5's index once that is complete (`app.search_index.write_search_words`), so
+The loader fills it from FTS5's index once that is complete (`app.search_index.search_words`), so
 a word matches exactly the entries `search_fts MATCH` matches; ~1.2 s a load of that corpus. The entries'
 lengths are still read from FTS5's `docsize` table, which already holds them.
 
