@@ -76,9 +76,10 @@ class ArticleSeed:
     """The SHA-256 of each file read, by path under the seeds folder: the dataset version reuses them."""
 
     def validate(self, seeds_dir: Path) -> tuple[FactsFile | None, list[SeedError]]:
-        """The whole file validated (the article part already was), or what is wrong with it."""
+        """The whole file validated, or what is wrong with it. The article part already was, when it was
+        read: Pydantic takes that model as it is (~0.1 s of a 1M load's check not spent again)."""
         try:
-            return FactsFile.model_validate(self.raw), []
+            return FactsFile.model_validate({**self.raw, "article": self.article}), []
         except ValidationError as exc:
             return None, validation_errors(exc, self.raw, self.display_path(seeds_dir))
 
