@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from app import documents
 from app.facts_file import (
     Alias,
@@ -43,11 +45,18 @@ Progress = Callable[[str, int, int], None]
 """Told how far a load has come: the stage (`reading articles`), the items done and the items in all."""
 
 
+@mypyc_attr(native_class=False)
 @dataclass
 class EvidenceItem:
     """A span of an article and the fact it supports. Serialised by orjson as it is (a dataclass), so
     the field order here is the order of the keys in the API. Not `slots=True`: orjson writes a
-    dataclass with a `__dict__` four times faster, and a load writes a million of them."""
+    dataclass with a `__dict__` four times faster, and a load writes a million of them.
+
+    A plain Python class even where mypyc compiles this module (`native_class=False`). A compiled one
+    has no `__dict__`, so orjson reads its fields one by one, drops the reference each read gives it,
+    and then serialises the value; a compiled class keeps `start` and `end` as machine integers and
+    makes a new `int` at each read, so orjson read freed memory (a crash under PYTHONMALLOC=malloc or
+    a debug allocator, `tests/test_loader.py`). Its `__dict__` holds its values, and is faster too."""
 
     article: str
     start: int

@@ -190,6 +190,36 @@ def test_loading_the_same_seeds_twice_gives_the_same_content(tmp_path: Path) -> 
     assert contents[0]["person"]
 
 
+def test_a_load_under_pythons_debug_allocator_writes_the_same_database(real_db: Path, tmp_path: Path) -> None:
+    """The debug allocator overwrites memory as it frees it: code that reads an object after letting go
+    of it reads garbage or crashes, where the ordinary allocator often leaves the old value in place. A
+    compiled EvidenceItem once made orjson do that with its offsets; loaded so, in both processes, the
+    real article must give the same database, Julie Fischer's quote at its place."""
+    target = tmp_path / "debug.db"
+    arguments = ["load", "--quiet", "--seeds", str(REAL_SEEDS), "--database-url", f"sqlite:///{target}"]
+    result = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-m", "app", *arguments],
+        env={**os.environ, "PYTHONMALLOC": "pymalloc_debug"},
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for table in (*RECORD_MODELS, "article"):
+        assert _docs(target, table) == _docs(real_db, table), table
+    evidence = "SELECT * FROM evidence ORDER BY id"
+    with _db(target) as debug, _db(real_db) as ordinary:
+        assert debug.execute(evidence).fetchall() == ordinary.execute(evidence).fetchall()
+    quote = _docs(target, "quote")["fischer-majority-against-war"]
+    text = (REAL_SEEDS / ARTICLE / "article.txt").read_text(encoding="utf-8")
+    assert text[quote["start"] : quote["end"]] == quote["text"]
+    assert [text[e["start"] : e["end"]] for e in quote["evidence"]] == [
+        "the US special representative in Minsk, Julie Fischer, explains",
+        quote["text"],
+    ]
+
+
 def test_the_full_text_indexes_hold_every_entry_filled_as_the_tables_are_written(tmp_path: Path) -> None:
     """The writer feeds the indexes batch by batch, kind by kind (the articles first): they must come out
     consistent with their tables, and the entries numbered in (kind, id) order, as one rebuild would."""
