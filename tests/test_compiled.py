@@ -1,4 +1,5 @@
-"""The request path's modules run compiled by mypyc (`setup.py`), and never from a source they no longer match.
+"""The request path's modules run compiled by mypyc (`setup.py`), never from a source they no longer match,
+and give the same answers under Python's debug allocator.
 
 The whole suite runs against whatever the install compiled; with NEWSFACTS_REQUIRE_COMPILED=1 (as in CI),
 it fails unless every module `setup.py` names runs compiled, so CI tests what the image serves.
@@ -17,12 +18,14 @@ import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
+import httpx
 import pytest
 
 import app
 from app import compiled_modules
 from app.main import create_app
 from app.settings import PROJECT_DIR, Settings
+from tests.live_server import live_server
 
 SO = EXTENSION_SUFFIXES[0]
 
@@ -81,3 +84,38 @@ async def test_the_server_says_at_start_whether_it_runs_compiled(
         pass
     said = f"compiled by mypyc ({len(app.COMPILED)} modules)" if app.COMPILED else "as Python, uncompiled"
     assert f"the request path runs {said}" in capsys.readouterr().err
+
+
+# A page of each kind the compiled request path serves: a filtered list, a record, a list with its next
+# page by cursor, a search, a CSV page.
+DEBUG_PATHS = [
+    "/quotes?speaker=julie-fischer",
+    "/quotes/fischer-majority-against-war",
+    "/people?limit=5",
+    "/search?q=Fischer",
+    "/quotes?format=csv&limit=500",
+]
+
+
+@pytest.mark.anyio
+async def test_served_under_pythons_debug_allocator_the_answers_are_the_same(
+    sqlite_settings: Settings, sqlite_client: httpx.AsyncClient
+) -> None:
+    """The debug allocator overwrites memory as it frees it, so compiled code (or a library it hands its
+    objects to) that reads what it has let go of answers differently or crashes, where the ordinary
+    allocator often leaves the old value in place. Served so, every answer is byte for byte the ordinary
+    app's (but for the host in its links): Julie Fischer's quote, found by her, by its id and by search."""
+    second_page = (await sqlite_client.get("/people?limit=5")).json()["next"]
+    paths = [*DEBUG_PATHS, second_page.removeprefix("http://testserver")]
+    with live_server(sqlite_settings, extra_env={"PYTHONMALLOC": "pymalloc_debug"}) as base:
+        for path in paths:
+            served, expected = httpx.get(base + path, timeout=30), await sqlite_client.get(path)
+            assert expected.status_code == 200, path
+            body = served.content.replace(base.encode(), b"http://testserver")
+            assert (served.status_code, body) == (200, expected.content), path
+    quotes = (await sqlite_client.get(DEBUG_PATHS[0])).json()["items"]
+    assert [q["text"] for q in quotes] == [
+        "Unlike in Russia, the vast majority of people in Belarus are against Putin’s war in Ukraine."
+    ]
+    found = (await sqlite_client.get(DEBUG_PATHS[3])).json()["items"]
+    assert "fischer-majority-against-war" in {hit["id"] for hit in found}
