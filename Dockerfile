@@ -15,12 +15,13 @@ COPY alembic.ini pyproject.toml setup.py ./
 COPY app app
 COPY migrations migrations
 COPY seeds seeds
-# Compiled as the Makefile compiles it; the compiler (mypy) is removed once it has run. The database is
-# built from seeds/ now, so the image serves the moment it starts.
+# Compiled as the Makefile compiles it; the compiler (mypy) is removed once it has run, but not
+# mypy-extensions, whose `mypyc_attr` app/dataset.py imports. The database is built from seeds/ now, so
+# the image serves the moment it starts.
 RUN NEWSFACTS_COMPILE=1 /opt/venv/bin/pip install --quiet --no-deps --no-build-isolation -e . \
  && rm -rf build .mypy_cache \
  && /opt/venv/bin/python -c "import app; assert app.COMPILED, 'nothing was compiled'" \
- && /opt/venv/bin/pip uninstall --quiet --yes mypy librt ast-serialize mypy-extensions pathspec \
+ && /opt/venv/bin/pip uninstall --quiet --yes mypy librt ast-serialize pathspec \
  && /opt/venv/bin/python -m app load --quiet \
  && /opt/venv/bin/python -m compileall -q app migrations /opt/venv/lib
 
