@@ -2,7 +2,9 @@
 
 1. Generate the synthetic corpora (`bench.corpus`) and load them with the real loader, timing the load.
 2. Start the real server (`python -m app serve`, production settings, one worker) on one core and drive
-   it with wrk (one thread, 16 connections) from the other, scenario by scenario.
+   it with wrk (one thread, 16 connections) from the other, scenario by scenario; the two runs of each
+   ratio are made one right after the other (the ceiling's before the API's, the small corpus's after
+   the large one's), so that the machine's drift over a run does not enter the ratio.
 3. In the same run, serve each scenario's precomputed response bytes from a bare Starlette app (the
    ceiling, served as the API is: uvloop and the API's HTTP protocol, `app.transport`; once more with
    stock uvicorn's, for reference) and the equivalent query from Datasette on the same SQLite file.
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -46,6 +49,9 @@ SIZES = {"10k": 82, "1m": 8300}
 # reported: on this shared machine one load of the same code took 16.6-26.6 s.
 LOADS = 3
 QUICK_SIZES = {"10k": 82}
+# The API's scenarios on the large corpus, and those whose growth from the small one is a target.
+SCENARIOS = ["cold", "detail", "search", "search_common", "csv", "deep"]
+GROWTH = ["cold", "detail", "search", "deep"]
 
 
 @dataclass
@@ -264,23 +270,23 @@ def _ceiling_routes(base: str, paths: dict[str, list[str]]) -> Path:
     return listing
 
 
-def _measure_api(
-    results: Results,
-    size: str,
-    database: Path | str,
-    paths: dict[str, list[str]],
-    seconds: int,
-    scenarios: list[str],
-) -> None:
+@contextmanager
+def _serving(results: Results, size: str, database: Path | str) -> Iterator[str]:
+    """The API without its response cache on `database`; yields its base URL. Its seconds to answer
+    `/health` after start and its peak resident memory go into the figures."""
     port = _free_port()
-    label = "api pg (no cache)" if isinstance(database, str) else "api (no cache)"
     with _api(database, port, cache=False, log=WORK / f"api-{size}-nocache.log") as (process, startup):
-        base = f"http://127.0.0.1:{port}"
         results.figures[f"startup_s_{size}"] = round(startup, 3)
-        for name in scenarios:
-            httpx.get(base + paths[name][0])  # warm the connection's statement cache
-            results.runs.append(_wrk(base, paths[name], f"{name}_{size}", label, seconds))
+        yield f"http://127.0.0.1:{port}"
         results.figures[f"rss_mb_{size}"] = round(_rss_mb(process), 1)
+
+
+def _scenario(
+    results: Results, base: str, paths: dict[str, list[str]], name: str, size: str, seconds: int
+) -> None:
+    label = "api pg (no cache)" if size.endswith("_pg") else "api (no cache)"
+    httpx.get(base + paths[name][0])  # warm the connection's statement cache
+    results.runs.append(_wrk(base, paths[name], f"{name}_{size}", label, seconds))
 
 
 def _postgres(results: Results, url: str, seeds: Path, paths: dict[str, list[str]], seconds: int) -> None:
@@ -290,7 +296,9 @@ def _postgres(results: Results, url: str, seeds: Path, paths: dict[str, list[str
     completed = subprocess.run(command, capture_output=True, text=True, check=True, cwd=PROJECT_DIR)
     facts = int(re.search(r"([\d,]+) facts", completed.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
     results.figures["pg_loader_facts_per_s"] = round(facts / (time.perf_counter() - started))
-    _measure_api(results, "1m_pg", url, paths, seconds, ["cold", "detail", "search", "deep"])
+    with _serving(results, "1m_pg", url) as base:
+        for name in GROWTH:
+            _scenario(results, base, paths, name, "1m_pg", seconds)
 
 
 def _datasette(results: Results, database: Path, paths: list[str], seconds: int) -> None:
@@ -304,16 +312,17 @@ def _datasette(results: Results, database: Path, paths: list[str], seconds: int)
         results.runs.append(_wrk(f"http://127.0.0.1:{port}", paths, "datasette", "datasette", seconds))
 
 
-def _ceiling(
-    results: Results, routes: Path, runs: dict[str, str], seconds: int, http: str = PROTOCOL
-) -> None:
-    """Measure the ceiling's routes (`{route: name of the run}`), served with the HTTP protocol `http`."""
+@contextmanager
+def _ceiling(routes: Path, http: str = PROTOCOL) -> Iterator[tuple[str, str]]:
+    """The ceiling's routes, served with the HTTP protocol `http`; yields its base URL and its label."""
     port = _free_port()
-    target = "ceiling" if http == PROTOCOL else f"ceiling ({http})"
     env = {"CEILING_ROUTES": str(routes)}
     with _uvicorn("bench.ceiling:create_app", port, env, WORK / "ceiling.log", http):
-        for route, name in runs.items():
-            results.runs.append(_wrk(f"http://127.0.0.1:{port}", [f"/{route}"], name, target, seconds))
+        yield f"http://127.0.0.1:{port}", "ceiling" if http == PROTOCOL else f"ceiling ({http})"
+
+
+def _ceiling_run(results: Results, ceiling: tuple[str, str], route: str, name: str, seconds: int) -> None:
+    results.runs.append(_wrk(ceiling[0], [f"/{route}"], name, ceiling[1], seconds))
 
 
 def run(quick: bool, postgres: str | None = None) -> Results:
@@ -336,23 +345,33 @@ def run(quick: bool, postgres: str | None = None) -> Results:
         routes = _ceiling_routes(base, big)
         httpx.get(base + big["hot"][0])
         results.runs.append(_wrk(base, big["hot"], "hot", "api", seconds))
-    _ceiling(results, routes, {name: f"ceiling_{name}" for name in ("hot", "cold", "detail")}, seconds)
-    # For reference, the ceiling as stock uvicorn serves it (every response written the moment it is sent).
-    _ceiling(results, routes, {"detail": "ceiling_stock"}, seconds, http="httptools")
 
-    if quick:
-        _measure_api(results, large, databases[large], big, seconds, ["cold", "detail", "search"])
-    else:
-        scenarios = ["cold", "detail", "search", "search_common", "csv", "deep"]
-        _measure_api(results, large, databases[large], big, seconds, scenarios)
-        _measure_api(
-            results, "10k", databases["10k"], paths["10k"], seconds, ["cold", "detail", "search", "deep"]
-        )
-        if postgres:
-            _postgres(results, postgres, WORK / "seeds-1m", big, seconds)
+    # Each ratio is taken between two runs made one right after the other, every server up at once (an
+    # idle one costs the others nothing): the ceiling's run right before the API's scenario it is the
+    # ceiling of, the small corpus's scenario right after the large one's. This machine's speed drifts
+    # within minutes (BENCH.md); runs a minute apart gave ratios that said as much about that drift.
+    small = None if quick else "10k"
+    with contextlib.ExitStack() as servers:
+        ceiling = servers.enter_context(_ceiling(routes))
+        _ceiling_run(results, ceiling, "hot", "ceiling_hot", seconds)
+        large_base = servers.enter_context(_serving(results, large, databases[large]))
+        small_base = servers.enter_context(_serving(results, small, databases[small])) if small else ""
+        for name in ["cold", "detail", "search"] if quick else SCENARIOS:
+            if name in ("cold", "detail"):
+                _ceiling_run(results, ceiling, name, f"ceiling_{name}", seconds)
+            _scenario(results, large_base, big, name, large, seconds)
+            if small and name in GROWTH:
+                _scenario(results, small_base, paths[small], name, small, seconds)
+    # For reference, the ceiling as stock uvicorn serves it (every response written the moment it is sent).
+    with _ceiling(routes, http="httptools") as stock:
+        _ceiling_run(results, stock, "detail", "ceiling_stock", seconds)
+
+    if postgres and not quick:
+        _postgres(results, postgres, WORK / "seeds-1m", big, seconds)
     _datasette(results, databases[large], big["datasette"], seconds)
     # The ceiling once more at the end: how much the machine itself drifted while the run went on.
-    _ceiling(results, routes, {"detail": "ceiling_again"}, seconds)
+    with _ceiling(routes) as ceiling:
+        _ceiling_run(results, ceiling, "detail", "ceiling_again", seconds)
     _figures(results, large, quick)
     return results
 
@@ -379,7 +398,7 @@ def _figures(results: Results, large: str, quick: bool) -> None:
     if any(run.name == "datasette" for run in results.runs):
         f["ratio_vs_datasette"] = round(r(f"cold_{large}").requests_per_s / r("datasette").requests_per_s, 2)
     if not quick:
-        for name in ("detail", "cold", "search", "deep"):
+        for name in GROWTH:
             f[f"ratio_growth_{name}"] = round(r(f"{name}_1m").p50_ms / max(r(f"{name}_10k").p50_ms, 0.001), 2)
 
 
