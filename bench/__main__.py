@@ -347,8 +347,8 @@ def run(quick: bool, postgres: str | None = None) -> Results:
         results.runs.append(_wrk(base, big["hot"], "hot", "api", seconds))
 
     # Each ratio is taken between two runs made one right after the other, every server up at once (an
-    # idle one costs the others nothing): the ceiling's run right before the API's scenario it is the
-    # ceiling of, the small corpus's scenario right after the large one's. This machine's speed drifts
+    # idle one costs the others only uvicorn's tick, ten times a second): the ceiling's run right before
+    # the API's scenario it is the ceiling of, the small corpus's scenario right after the large one's. This machine's speed drifts
     # within minutes (BENCH.md); runs a minute apart gave ratios that said as much about that drift.
     small = None if quick else "10k"
     with contextlib.ExitStack() as servers:
