@@ -39,6 +39,13 @@ from app.settings import PROJECT_DIR
 
 Message = tuple[Any, ...]
 PAGE_SIZE = 16_384
+CACHE_KIB = 256 * 1024  # the page cache while rows are inserted
+SORT_KIB = 16 * 1024
+"""The page cache while a table's indexes are built. SQLite's sort holds as much as the page cache before
+it writes a sorted run to a temporary file: the quote table's indexes (~320 MB on the 1M corpus) sorted in
+runs of up to 256 MiB took 1.6 s on their own, in runs of 16 MiB merged at the end 1.1–1.3 s (the
+runs sorted on a second thread, `PRAGMA threads`). Shrinking the cache also has SQLite write the pages
+it holds there and then, rather than all of them at the commit (BENCH.md, forty-fifth round)."""
 FTS_HASH_BYTES = 256 * 1024 * 1024  # what FTS5 gathers in memory before writing a segment (see `_open`)
 FTS_DEFAULT_HASH_BYTES, FTS_DEFAULT_AUTOMERGE = 1024 * 1024, 4
 
@@ -69,7 +76,10 @@ class Writer:
             str(os.getpid()),
             str(path.absolute()),  # it runs in the project folder, not necessarily ours
         ]
-        self.process = subprocess.Popen(command, pass_fds=[theirs.fileno()], cwd=PROJECT_DIR)
+        # SQLite's sorts write their runs (`SORT_KIB`) to temporary files, deleted as soon as opened: next to
+        # the file being built, where the loader can write and has room for it, rather than in /var/tmp.
+        environment = os.environ | {"SQLITE_TMPDIR": str(path.parent.absolute())}
+        self.process = subprocess.Popen(command, pass_fds=[theirs.fileno()], cwd=PROJECT_DIR, env=environment)
         theirs.close()
         self.channel = ours
         # Sending waits whenever the process is busy; a thread of ours does the waiting, so that this one
@@ -170,7 +180,7 @@ def _open(path: str) -> tuple[sqlite3.Connection, dict[str, list[str]]]:
     # The file is private until renamed into place, so durability per statement buys nothing.
     connection.execute("PRAGMA journal_mode = OFF")
     connection.execute("PRAGMA synchronous = OFF")
-    connection.execute("PRAGMA cache_size = -262144")  # 256 MiB: indexes grow in memory, written once
+    connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     connection.execute("PRAGMA threads = 2")  # the sorts that build the indexes may use a second core
     engine = create_engine("sqlite://", creator=lambda: connection, poolclass=pool.StaticPool)
     with engine.connect() as sa_connection:
@@ -239,8 +249,10 @@ def _serve(channel: Connection, path: str) -> None:
                     map(values, rows),
                 )
         elif kind == "indexes":
+            connection.execute(f"PRAGMA cache_size = -{SORT_KIB}")
             for statement in indexes.pop(args[0], []):
                 connection.execute(statement)
+            connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         elif kind == "finish":
             channel.send_bytes(_encode(("progress", 0, 1)))
             _finish(connection, channel, path)
