@@ -23,7 +23,7 @@ from app.formats import ITEM_SEPARATORS
 from app.pagination import Cursor, ListParams, Page, split_values
 from app.params import SearchParams
 from app.schemas import SearchHit
-from app.search_index import Ranking, ShortTexts
+from app.search_index import TEXT_SEPARATOR, Ranking
 from app.search_kinds import SEARCH_KIND_CODES, SEARCH_KIND_MODULUS, SEARCH_KIND_OF_CODE
 from app.tabular import line_writer
 
@@ -467,7 +467,7 @@ async def _short_entries(snapshot: Snapshot, ranking: Ranking) -> list[tuple[Any
         return await snapshot.all(sql, ranking.short)
     entries: list[tuple[Any, ...]] = []
     for ident, record in zip(ranking.short, ranking.short_texts, strict=True):
-        entity_id, label, body = record.decode().split(ShortTexts.SEPARATOR)
+        entity_id, label, body = record.decode().split(TEXT_SEPARATOR)
         entries.append((ident, SEARCH_KIND_OF_CODE[ident % SEARCH_KIND_MODULUS], entity_id, label, body))
     return entries
 

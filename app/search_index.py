@@ -65,7 +65,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -77,6 +77,8 @@ if TYPE_CHECKING:
 
 K1, B = 1.2, 0.75  # FTS5's bm25 parameters (fts5_aux.c)
 _PLAIN = re.compile(r"[a-z0-9]+")
+# `ShortTexts`: what joins a record's fields, the unit separator (a text holding it is not kept: `SearchIndex._texts`)
+TEXT_SEPARATOR = "\x1f"
 _BOOSTS = np.ones(SEARCH_KIND_MODULUS)
 for _kind, _code in SEARCH_KIND_CODES.items():
     _BOOSTS[_code] = KIND_BOOST[_kind]
@@ -134,7 +136,7 @@ class Ranking:
     hits: list[tuple[int, float]]  # the page: (entry id, score), best first, ties by id
     total: int  # all matches of the kinds asked for
     snippet_query: str  # the query for the page's snippets (FTS5's `snippet()`, PostgreSQL's `ts_headline`)
-    dataset: object  # the `DatasetInfo` of the lengths and postings it was ranked from
+    dataset: Any  # the `DatasetInfo` of the lengths and postings it was ranked from
     # The page's entries whose snippets are made in Python: SQLite's short ones (`app.snippets`),
     # PostgreSQL's that `app.headlines` has not declined (`PostgresSearchIndex.declined`)
     short: list[int] = field(default_factory=list)
@@ -146,10 +148,8 @@ class ShortTexts:
     """The short entries' texts, kept in memory for their snippets (`app.snippets`): read from a file
     larger than SQLite's page cache, a short entry's row cost ~2 µs on the benchmark's 1M corpus against
     ~1.1 on the 10k one, and a page holds 32 of them on average. Each entry's entity id, label and body
-    are one UTF-8 record, the three joined by `SEPARATOR`, and the records lie end to end in one buffer:
+    are one UTF-8 record, the three joined by `TEXT_SEPARATOR`, and the records lie end to end in one buffer:
     34 MB for the 1M corpus's 190,000 short entries."""
-
-    SEPARATOR = "\x1f"  # the unit separator: a record with more than two is not kept (`SearchIndex._texts`)
 
     ids: np.ndarray  # int32, ascending: the short entries
     starts: np.ndarray  # int64: where each one's record starts in `data`, then where the last one ends
@@ -170,7 +170,7 @@ class ShortTexts:
 class _Kept:
     """What was read of one dataset: bm25's lengths and the searched words' postings."""
 
-    dataset: object  # its `DatasetInfo`: one per opened file on SQLite, one per version on PostgreSQL
+    dataset: Any  # its `DatasetInfo`: one per opened file on SQLite, one per version on PostgreSQL
     rows: int
     norms: np.ndarray  # per entry id: bm25's length normalisation, k1 * (1 - b + b * D / avgdl)
     # Per entry id, whether its snippet is made in Python: SQLite's, each column at most `SNIPPET_TOKENS`
@@ -272,8 +272,8 @@ class SearchIndex:
         at most half the budget (the postings share the rest); None where not, or where a text holds the
         separator itself: the database reads the page's short entries then."""
         ids, starts, data = [], [], bytearray()
-        separator, budget = ShortTexts.SEPARATOR.encode(), self.max_bytes // 2
-        joined = f" || char({ord(ShortTexts.SEPARATOR)}) || "
+        separator, budget = TEXT_SEPARATOR.encode(), self.max_bytes // 2
+        joined = f" || char({ord(TEXT_SEPARATOR)}) || "
         sql = f"SELECT id, CAST(entity_id{joined}label{joined}body AS BLOB) FROM search_entry WHERE id >= ? AND id < ?"
         step = 1 << 14  # entry ids a statement: the rows held at once (articles' too) stay a few MB
         for low in range(0, len(short), step):
